@@ -1,0 +1,1 @@
+"""Activity functions: every piece of I/O an orchestration needs."""

@@ -1,0 +1,1 @@
+"""HTTP-triggered functions serving the deployment lifecycle."""

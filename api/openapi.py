@@ -1,0 +1,303 @@
+"""The OpenAPI 3.1 document of the HTTP API, built from the same pydantic models it serves."""
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from api.schemas import (
+    CleanupPreview,
+    DeployAccepted,
+    DeploymentList,
+    Health,
+    LogPage,
+    Problem,
+    WorkloadList,
+)
+from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus
+from haymaker.workloads.manifest import WorkloadManifest
+
+_MODELS: list[type[BaseModel]] = [
+    CleanupPreview,
+    DeployAccepted,
+    DeploymentConfig,
+    DeploymentList,
+    DeploymentState,
+    Health,
+    LogPage,
+    Problem,
+    WorkloadList,
+    WorkloadManifest,
+]
+
+_PROBLEMS = {
+    "400": "Malformed request (bad JSON, query parameter or identifier)",
+    "404": "No such deployment, workload or command",
+    "409": "The command is not legal in the deployment's current state",
+    "422": "The body or the workload config does not satisfy its schema",
+    "503": "Storage or the orchestration service is not reachable",
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _responses(ok: dict[str, Any], *problems: str) -> dict[str, Any]:
+    responses = dict(ok)
+    for code in problems:
+        responses[code] = {
+            "description": _PROBLEMS[code],
+            "content": {"application/problem+json": {"schema": _ref(Problem)}},
+        }
+    return responses
+
+
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": schema,
+        "description": description,
+    }
+
+
+_ID = _param(
+    "deployment_id",
+    "path",
+    {"type": "string", "pattern": "^[a-z][a-z0-9-]{2,62}$"},
+    "deployment id",
+)
+_STATUS_VALUES = [status.value for status in DeploymentStatus]
+
+
+def _command(name: str, summary: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    ok = {
+        "200": _json(DeploymentState, "Nothing to do: already there or already requested"),
+        "202": _json(DeploymentState, "Desired state recorded; the orchestration acts on it"),
+    }
+    if name == "cleanup":
+        ok["200"] = {
+            "description": "With dry_run: what cleanup would delete. Otherwise: nothing to do",
+            "content": {
+                "application/json": {
+                    "schema": {"oneOf": [_ref(CleanupPreview), _ref(DeploymentState)]}
+                }
+            },
+        }
+    return {
+        "post": {
+            "operationId": f"{name}Deployment",
+            "summary": summary,
+            "tags": ["deployments"],
+            "parameters": [_ID, *(extra or [])],
+            "responses": _responses(ok, "400", "404", "409", "503"),
+        }
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Service and storage health",
+                "tags": ["service"],
+                "security": [],
+                "responses": {
+                    "200": _json(Health, "Healthy"),
+                    "503": _json(Health, "Storage unreachable"),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "tags": ["service"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1 document",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/deployments": {
+            "post": {
+                "operationId": "deploy",
+                "summary": "Deploy a workload",
+                "tags": ["deployments"],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(DeploymentConfig)}},
+                },
+                "responses": _responses(
+                    {
+                        "202": {
+                            **_json(DeployAccepted, "Accepted; poll status_url"),
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        }
+                    },
+                    "400",
+                    "404",
+                    "422",
+                    "503",
+                ),
+            },
+            "get": {
+                "operationId": "listDeployments",
+                "summary": "List deployments, a page at a time",
+                "tags": ["deployments"],
+                "parameters": [
+                    _param(
+                        "workload",
+                        "query",
+                        {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"},
+                        "only this workload",
+                    ),
+                    _param(
+                        "status",
+                        "query",
+                        {"type": "string", "enum": _STATUS_VALUES},
+                        "only this status",
+                    ),
+                    _param(
+                        "limit",
+                        "query",
+                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                        "page size",
+                    ),
+                    _param(
+                        "continuation", "query", {"type": "string"}, "token from the previous page"
+                    ),
+                ],
+                "responses": _responses(
+                    {"200": _json(DeploymentList, "A page of deployments")}, "400", "503"
+                ),
+            },
+        },
+        "/deployments/{deployment_id}": {
+            "get": {
+                "operationId": "getDeployment",
+                "summary": "Status of one deployment",
+                "tags": ["deployments"],
+                "parameters": [_ID],
+                "responses": _responses(
+                    {"200": _json(DeploymentState, "The deployment")}, "400", "404", "503"
+                ),
+            }
+        },
+        "/deployments/{deployment_id}/logs": {
+            "get": {
+                "operationId": "getDeploymentLogs",
+                "summary": "Log lines of one deployment",
+                "tags": ["deployments"],
+                "parameters": [
+                    _ID,
+                    _param(
+                        "tail",
+                        "query",
+                        {"type": "integer", "minimum": 1, "maximum": 100000},
+                        "only the last N lines",
+                    ),
+                    _param(
+                        "after",
+                        "query",
+                        {"type": "integer", "minimum": -1},
+                        "only lines after this cursor",
+                    ),
+                    _param(
+                        "limit",
+                        "query",
+                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+                        "at most this many lines",
+                    ),
+                ],
+                "responses": _responses(
+                    {"200": _json(LogPage, "Log lines in order")}, "400", "404", "503"
+                ),
+            }
+        },
+        "/deployments/{deployment_id}/stop": _command("stop", "Stop at the next step boundary"),
+        "/deployments/{deployment_id}/start": _command(
+            "start", "Resume a stopped deployment from its cursor"
+        ),
+        "/deployments/{deployment_id}/cleanup": _command(
+            "cleanup",
+            "Delete what the deployment created, then complete it",
+            [
+                _param(
+                    "dry_run",
+                    "query",
+                    {"type": "boolean", "default": False},
+                    "only list what would be deleted",
+                ),
+                _param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "dry run page size",
+                ),
+                _param("continuation", "query", {"type": "string"}, "dry run page token"),
+            ],
+        ),
+        "/workloads": {
+            "get": {
+                "operationId": "listWorkloads",
+                "summary": "Installed workloads",
+                "tags": ["workloads"],
+                "responses": _responses({"200": _json(WorkloadList, "Installed workloads")}),
+            }
+        },
+        "/workloads/{name}": {
+            "get": {
+                "operationId": "getWorkload",
+                "summary": "A workload's manifest and config schema",
+                "tags": ["workloads"],
+                "parameters": [_param("name", "path", {"type": "string"}, "workload name")],
+                "responses": _responses(
+                    {"200": _json(WorkloadManifest, "The manifest")}, "400", "404"
+                ),
+            }
+        },
+    }
+
+
+@cache
+def _components() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Haymaker Functions",
+            "version": "0.1.0",
+            "description": "Deploy, run, stop, resume and clean up goal-seeking agent workloads.",
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _components(),
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+            },
+        },
+    }

@@ -1,0 +1,21 @@
+"""The Functions app: it only wires the blueprints together."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from activities.deployment import bp as deployment_activities
+from api.deployments import bp as deployment_api
+from api.meta import bp as meta_api
+from api.workloads import bp as workload_api
+from orchestrators.deployment import bp as deployment_orchestrators
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+for blueprint in (
+    deployment_orchestrators,
+    deployment_activities,
+    deployment_api,
+    workload_api,
+    meta_api,
+):
+    app.register_functions(blueprint)

@@ -1,0 +1,82 @@
+"""Typed errors of the platform. The HTTP layer maps each kind to one status code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HaymakerError(Exception):
+    """Base class; `status` is the HTTP status the API answers with."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class BadRequestError(HaymakerError):
+    status = 400
+    title = "Bad request"
+
+
+class InvalidKeyError(BadRequestError):
+    title = "Invalid identifier"
+
+
+class ValidationFailedError(HaymakerError):
+    status = 422
+    title = "Validation failed"
+
+
+class ConfigError(ValidationFailedError):
+    title = "Invalid workload configuration"
+
+
+class PayloadTooLargeError(ValidationFailedError):
+    title = "Payload too large"
+
+
+class NotFoundError(HaymakerError):
+    status = 404
+    title = "Not found"
+
+
+class DeploymentNotFoundError(NotFoundError):
+    title = "Deployment not found"
+
+
+class WorkloadNotFoundError(NotFoundError):
+    title = "Workload not found"
+
+
+class ConflictError(HaymakerError):
+    status = 409
+    title = "Conflict"
+
+
+class IllegalTransitionError(ConflictError):
+    title = "Illegal state transition"
+
+    def __init__(self, source: Any, target: Any, reason: str | None = None) -> None:
+        detail = f"cannot go from {source} to {target}"
+        if reason:
+            detail = f"{detail}: {reason}"
+        super().__init__(detail)
+        self.source = source
+        self.target = target
+
+
+class DeploymentExistsError(ConflictError):
+    title = "Deployment already exists"
+
+
+class ConcurrencyError(ConflictError):
+    title = "Concurrent update"
+
+
+class ServiceUnavailableError(HaymakerError):
+    status = 503
+    title = "Service unavailable"

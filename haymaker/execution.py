@@ -1,0 +1,217 @@
+"""What the deployment activities do: every status change an orchestration makes, each one an
+idempotent, ETag-guarded write, so a step re-run after a crash changes nothing twice."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from haymaker.clock import Clock, utc_now
+from haymaker.contracts import (
+    CleanupProgress,
+    CleanupRequest,
+    DeploymentView,
+    FinishRequest,
+    ReconcileRequest,
+    StepRequest,
+)
+from haymaker.models import CleanupReport, DeploymentStatus
+from haymaker.store import DeploymentRecord, Stores
+from haymaker.transitions import is_legal
+from haymaker.workloads.base import CleanupContext, StepContext, WorkloadError
+from haymaker.workloads.registry import WorkloadRegistry
+
+S = DeploymentStatus
+
+
+def view_of(record: DeploymentRecord) -> DeploymentView:
+    state = record.state
+    return DeploymentView(
+        status=state.status,
+        desired_status=state.desired_status,
+        phase=state.phase,
+        step=record.progress.step,
+        deadline=state.deadline,
+        wake_event=record.progress.wake_event,
+        error=state.error,
+    )
+
+
+class Executor:
+    """The activities' side of a deployment, over explicit stores, workloads and clock."""
+
+    def __init__(self, stores: Stores, registry: WorkloadRegistry, clock: Clock = utc_now) -> None:
+        self.stores = stores
+        self.registry = registry
+        self.clock = clock
+
+    async def reconcile(self, request: ReconcileRequest) -> DeploymentView:
+        now = self.clock()
+
+        def change(record: DeploymentRecord) -> None:
+            state = record.state
+            if state.status == S.PENDING and state.desired_status in (S.RUNNING, S.STOPPED):
+                phases = self.registry.manifest(state.workload_name).phases
+                record.move_to(S.RUNNING, now)
+                state.started_at = now
+                state.phase = phases[0]
+                if state.duration_hours is not None:
+                    state.deadline = now + timedelta(hours=state.duration_hours)
+                record.log(f"Deployment started: phase {state.phase}", now)
+            if state.status == S.RUNNING and state.desired_status == S.STOPPED:
+                record.move_to(S.STOPPED, now)
+                record.log(f"Stopped after {record.progress.step} steps (phase {state.phase})", now)
+            elif state.status == S.STOPPED and state.desired_status == S.RUNNING:
+                record.move_to(S.RUNNING, now)
+                state.stopped_at = None
+                record.log(f"Resumed at step {record.progress.step} (phase {state.phase})", now)
+            record.progress.wake_event = request.wake_event if state.status == S.STOPPED else None
+
+        record, _ = await self.stores.mutate(request.deployment_id, change)
+        return view_of(record)
+
+    async def run_step(self, request: StepRequest) -> DeploymentView:
+        record = await self.stores.deployments.get(request.deployment_id)
+        state = record.state
+        runnable = state.status == S.RUNNING and state.desired_status == S.RUNNING
+        if record.progress.step != request.step or not runnable:
+            return view_of(record)  # done by an earlier run of this step, or told to stop
+
+        workload = self.registry.create(state.workload_name)
+        phases = workload.phases
+        now = self.clock()
+        ctx = StepContext(
+            deployment_id=state.deployment_id,
+            phase=phases[record.progress.phase_index],
+            config=state.config,
+            cursor=record.progress.cursor,
+            metadata=dict(state.metadata),
+            now=now,
+        )
+        try:
+            result = await workload.run_step(ctx)
+        except WorkloadError as exc:
+            return await self.finish(
+                FinishRequest(deployment_id=request.deployment_id, outcome="failed", error=str(exc))
+            )
+        await self.stores.resources.put(state.deployment_id, ctx.resources)
+        done_at = self.clock()
+
+        def change(record: DeploymentRecord) -> None:
+            if record.progress.step != request.step:
+                return
+            for level, message in ctx.logs:
+                record.log(message, done_at, level)
+            record.state.metadata.update(result.metadata)
+            record.progress.step += 1
+            if not result.phase_complete:
+                record.progress.cursor = result.cursor
+                return
+            record.progress.cursor = {}
+            record.progress.phase_index += 1
+            if record.progress.phase_index < len(phases):
+                record.state.phase = phases[record.progress.phase_index]
+                record.log(f"Phase {record.state.phase} started", done_at)
+            else:
+                record.move_to(S.COMPLETED, done_at)
+                record.state.phase = "completed"
+                record.log(f"Deployment completed after {record.progress.step} steps", done_at)
+
+        record, _ = await self.stores.mutate(request.deployment_id, change)
+        return view_of(record)
+
+    async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
+        started = time.monotonic()
+        now = self.clock()
+        empty = CleanupReport(deployment_id=request.deployment_id)
+
+        def begin(record: DeploymentRecord) -> None:
+            if record.state.desired_status != S.CLEANING_UP:
+                return  # an earlier run of this request already finished the cleanup
+            if record.state.status != S.CLEANING_UP:
+                record.move_to(S.CLEANING_UP, now)
+                record.state.phase = "cleanup"
+                record.progress.wake_event = None
+                record.log("Cleanup started", now)
+
+        record, _ = await self.stores.mutate(request.deployment_id, begin)
+        if record.state.desired_status != S.CLEANING_UP:
+            report = request.report or empty
+            return CleanupProgress(view=view_of(record), report=report, done=True)
+        workload = self.registry.create(record.state.workload_name)
+        page = await self.stores.resources.page(
+            request.deployment_id, limit=request.batch_size, continuation=request.continuation
+        )
+        ctx = CleanupContext(deployment_id=request.deployment_id, config=record.state.config)
+        deleted, errors = [], []
+        for resource in page.items:
+            try:
+                await workload.delete_resource(resource, ctx)
+            except Exception as exc:  # one stubborn resource must not stop the others
+                errors.append(f"{resource.key}: {exc}")
+            else:
+                deleted.append(resource)
+        await self.stores.resources.delete(request.deployment_id, deleted)
+        batch = CleanupReport(
+            deployment_id=request.deployment_id,
+            resources_deleted=len(deleted),
+            resources_failed=len(errors),
+            details=[f"deleted {len(deleted)} resources"] if deleted else [],
+            errors=errors,
+            duration_seconds=time.monotonic() - started,
+        )
+        report = (request.report or empty).merge(batch)
+        done = page.continuation is None
+        finished_at = self.clock()
+
+        def record_batch(record: DeploymentRecord) -> None:
+            if record.state.desired_status != S.CLEANING_UP:
+                return  # an earlier run of this final batch already finished the cleanup
+            for level, message in ctx.logs:
+                record.log(message, finished_at, level)
+            for error in errors:
+                record.log(f"Could not delete {error}", finished_at, "error")
+            if not done:
+                return
+            summary = report.model_dump(mode="json", exclude={"details", "errors"})
+            record.state.metadata["cleanup"] = summary
+            if report.resources_failed:
+                record.move_to(S.FAILED, finished_at)
+                record.state.phase = "cleanup_failed"
+                record.state.error = f"{report.resources_failed} resources could not be deleted"
+            else:
+                record.move_to(S.COMPLETED, finished_at)
+                record.state.phase = "cleaned_up"
+            record.state.desired_status = record.state.status
+            record.log(
+                f"Cleanup finished: {report.resources_deleted} deleted, "
+                f"{report.resources_failed} failed",
+                finished_at,
+                "error" if report.resources_failed else "info",
+            )
+
+        record, _ = await self.stores.mutate(request.deployment_id, record_batch)
+        return CleanupProgress(
+            view=view_of(record), report=report, continuation=page.continuation, done=done
+        )
+
+    async def finish(self, request: FinishRequest) -> DeploymentView:
+        now = self.clock()
+
+        def change(record: DeploymentRecord) -> None:
+            state = record.state
+            if state.is_terminal:
+                return
+            if request.outcome == "expired":
+                record.move_to(S.COMPLETED, now)
+                state.phase = "expired"
+                state.metadata["deadline_reached"] = True
+                record.log("Deadline reached: the deployment's duration is over", now)
+                return
+            state.error = request.error or "unknown error"
+            if is_legal(state.status, S.FAILED):
+                record.move_to(S.FAILED, now)
+            record.log(f"Deployment failed: {state.error}", now, "error")
+
+        record, _ = await self.stores.mutate(request.deployment_id, change)
+        return view_of(record)

@@ -1,0 +1,95 @@
+"""What the HTTP API does to deployments: create them and record desired states. Running them
+is the orchestration's business; this module never touches a workload's own resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from haymaker.clock import Clock, utc_now
+from haymaker.keys import new_deployment_id
+from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus, Resource
+from haymaker.store import DeploymentRecord, Stores
+from haymaker.transitions import Command, desired_after
+from haymaker.workloads.registry import WorkloadRegistry
+
+
+@dataclass
+class CommandOutcome:
+    record: DeploymentRecord
+    accepted: bool  # False: the deployment already is, or is already heading, where asked
+
+
+@dataclass
+class CleanupPreview:
+    deployment_id: str
+    resources: list[Resource]
+    continuation: str | None
+
+
+class Lifecycle:
+    def __init__(self, stores: Stores, registry: WorkloadRegistry, clock: Clock = utc_now) -> None:
+        self.stores = stores
+        self.registry = registry
+        self.clock = clock
+
+    async def create(self, request: DeploymentConfig) -> DeploymentRecord:
+        manifest = self.registry.manifest(request.workload_name)
+        config = manifest.validate_config(request.workload_config)
+        now = self.clock()
+        record = DeploymentRecord(
+            state=DeploymentState(
+                deployment_id=new_deployment_id(manifest.name),
+                workload_name=manifest.name,
+                status=DeploymentStatus.PENDING,
+                desired_status=DeploymentStatus.RUNNING,
+                created_at=now,
+                duration_hours=request.duration_hours,
+                config=config,
+                tags=request.tags,
+                metadata={"workload_version": manifest.version},
+            )
+        )
+        record.log(f"Deployment of {manifest.name} {manifest.version} requested", now)
+        await self.stores.logs.write(record.deployment_id, record.new_logs)
+        return await self.stores.deployments.create(record)
+
+    async def command(self, deployment_id: str, command: Command) -> CommandOutcome:
+        """Record the desired status `command` asks for (ETag-guarded, validated by the
+        transition table). Log lines are the orchestration's to write, so this writes none:
+        two writers handing out line numbers at once could overwrite each other's lines."""
+
+        def change(record: DeploymentRecord) -> bool:
+            target = desired_after(record.state, command)
+            if target is None:
+                return False
+            record.state.desired_status = target
+            return True
+
+        record, accepted = await self.stores.mutate(deployment_id, change)
+        return CommandOutcome(record=record, accepted=accepted)
+
+    async def fail_unstarted(self, deployment_id: str, error: str) -> DeploymentRecord:
+        """Mark a deployment whose orchestration could not be started as failed. No run
+        exists to write its log, so this is the one place the API writes a log line."""
+        now = self.clock()
+
+        def change(record: DeploymentRecord) -> None:
+            if record.state.status != DeploymentStatus.PENDING:
+                return
+            record.move_to(DeploymentStatus.FAILED, now)
+            record.state.error = error
+            record.log(f"Deployment failed: {error}", now, "error")
+
+        record, _ = await self.stores.mutate(deployment_id, change)
+        return record
+
+    async def preview_cleanup(
+        self, deployment_id: str, *, limit: int, continuation: str | None
+    ) -> CleanupPreview:
+        record = await self.stores.deployments.get(deployment_id)
+        # Judge the command as if it were sent, without writing anything.
+        desired_after(record.state, Command.CLEANUP)
+        page = await self.stores.resources.page(
+            deployment_id, limit=limit, continuation=continuation
+        )
+        return CleanupPreview(deployment_id, page.items, page.continuation)

@@ -1,0 +1,131 @@
+"""The deployment contract shared with agent-haymaker: states, configs, reports and log lines."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
+
+from haymaker.keys import DEPLOYMENT_ID_PATTERN, WORKLOAD_NAME_PATTERN
+
+MAX_DURATION_HOURS = 24 * 365
+
+
+class DeploymentStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CLEANING_UP = "cleaning_up"
+
+
+TERMINAL_STATUSES = frozenset({DeploymentStatus.COMPLETED, DeploymentStatus.FAILED})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+MAX_TAGS = 20
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags are allowed")
+    for key, value in tags.items():
+        if not _TAG_KEY.fullmatch(key):
+            raise ValueError(f"tag name {key!r} must be 1-64 of A-Z a-z 0-9 _ . : -")
+        if len(value) > 256:
+            raise ValueError(f"tag {key!r} is longer than 256 characters")
+    return tags
+
+
+_TAG_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+
+
+class DeploymentConfig(Model):
+    """What a user asks for when deploying a workload (`workload`/`config` are accepted as the
+    short names of `workload_name`/`workload_config`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    workload_name: str = Field(
+        pattern=WORKLOAD_NAME_PATTERN, validation_alias=AliasChoices("workload", "workload_name")
+    )
+    duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
+    tags: Tags = Field(default_factory=dict)
+    workload_config: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=AliasChoices("config", "workload_config")
+    )
+
+
+class DeploymentState(Model):
+    """What a user sees about one deployment."""
+
+    deployment_id: str = Field(pattern=DEPLOYMENT_ID_PATTERN)
+    workload_name: str
+    status: DeploymentStatus = DeploymentStatus.PENDING
+    desired_status: DeploymentStatus = DeploymentStatus.RUNNING
+    phase: str = "pending"
+    created_at: datetime
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    completed_at: datetime | None = None
+    deadline: datetime | None = None
+    duration_hours: float | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    tags: Tags = Field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class CleanupReport(Model):
+    deployment_id: str
+    resources_deleted: int = 0
+    resources_failed: int = 0
+    details: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    duration_seconds: float = 0.0
+
+    def merge(self, other: CleanupReport) -> CleanupReport:
+        return CleanupReport(
+            deployment_id=self.deployment_id,
+            resources_deleted=self.resources_deleted + other.resources_deleted,
+            resources_failed=self.resources_failed + other.resources_failed,
+            details=self.details + other.details,
+            errors=self.errors + other.errors,
+            duration_seconds=self.duration_seconds + other.duration_seconds,
+        )
+
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class LogEntry(Model):
+    """One line of a deployment's log; `line` numbers are dense and start at 0."""
+
+    line: int = Field(ge=0)
+    timestamp: datetime
+    level: LogLevel = "info"
+    message: str
+
+
+class Resource(Model):
+    """Something a workload created for a deployment and must delete on cleanup."""
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    name: str = Field(min_length=1, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}"

@@ -1,0 +1,217 @@
+"""The deployments table: one entity per deployment (PartitionKey = deployment id, RowKey =
+"state"), updated only with ETag preconditions."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+from pydantic import Field
+
+from haymaker import keys
+from haymaker.errors import DeploymentExistsError, DeploymentNotFoundError, PayloadTooLargeError
+from haymaker.models import (
+    TERMINAL_STATUSES,
+    DeploymentState,
+    DeploymentStatus,
+    LogEntry,
+    LogLevel,
+    Model,
+)
+from haymaker.store.tables import Tables, decode_continuation, encode_continuation
+from haymaker.transitions import check_transition
+
+ROW_KEY = "state"
+TABLE = "deployments"
+# Table Storage caps a string property at 64 KiB, i.e. 32K UTF-16 code units.
+MAX_PROPERTY_CHARS = 32_000
+_JSON_PROPERTIES = ("config", "metadata", "tags", "progress")
+_TIME_PROPERTIES = ("created_at", "started_at", "stopped_at", "completed_at", "deadline")
+
+
+class Progress(Model):
+    """Where the orchestration is, kept beside the state so any step can be resumed or
+    recognised as already done."""
+
+    phase_index: int = 0
+    cursor: dict[str, Any] = Field(default_factory=dict)
+    step: int = 0
+    log_count: int = 0
+    wake_event: str | None = None
+
+
+@dataclass
+class DeploymentRecord:
+    state: DeploymentState
+    progress: Progress = field(default_factory=Progress)
+    etag: str | None = None
+    new_logs: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def deployment_id(self) -> str:
+        return self.state.deployment_id
+
+    def move_to(self, target: DeploymentStatus, now: datetime) -> None:
+        """Change the actual status through the transition table, stamping its time."""
+        check_transition(self.state.status, target)
+        self.state.status = target
+        if target == DeploymentStatus.STOPPED:
+            self.state.stopped_at = now
+        elif target in TERMINAL_STATUSES:
+            self.state.completed_at = now
+
+    def log(self, message: str, now: datetime, level: LogLevel = "info") -> None:
+        """Queue a log line; it is written, with the next dense line number, before the entity."""
+        line = self.progress.log_count + len(self.new_logs)
+        self.new_logs.append(LogEntry(line=line, timestamp=now, level=level, message=message))
+
+    def fingerprint(self) -> tuple[dict[str, Any], dict[str, Any], int]:
+        return (self.state.model_dump(), self.progress.model_dump(), len(self.new_logs))
+
+
+def to_entity(record: DeploymentRecord) -> dict[str, Any]:
+    state = record.state.model_dump(mode="python")
+    entity: dict[str, Any] = {
+        "PartitionKey": record.deployment_id,
+        "RowKey": ROW_KEY,
+        "workload_name": state["workload_name"],
+        "status": state["status"].value,
+        "desired_status": state["desired_status"].value,
+        "phase": state["phase"],
+        "error": state["error"],
+        "duration_hours": state["duration_hours"],
+    }
+    for name in _TIME_PROPERTIES:
+        entity[name] = state[name]
+    progress = record.progress.model_copy(
+        update={"log_count": record.progress.log_count + len(record.new_logs)}
+    )
+    blobs = {
+        "config": state["config"],
+        "metadata": state["metadata"],
+        "tags": state["tags"],
+        "progress": progress.model_dump(mode="json"),
+    }
+    for name, value in blobs.items():
+        text = json.dumps(value, separators=(",", ":"), default=str)
+        if len(text) > MAX_PROPERTY_CHARS:
+            raise PayloadTooLargeError(
+                f"deployment {name} is {len(text)} characters; the limit is {MAX_PROPERTY_CHARS}"
+            )
+        entity[name] = text
+    return {key: value for key, value in entity.items() if value is not None}
+
+
+def from_entity(entity: Any) -> DeploymentRecord:
+    data = {name: json.loads(entity[name]) for name in _JSON_PROPERTIES if name in entity}
+    progress = Progress.model_validate(data.pop("progress", {}))
+    fields = {
+        "deployment_id": entity["PartitionKey"],
+        "workload_name": entity["workload_name"],
+        "status": entity["status"],
+        "desired_status": entity["desired_status"],
+        "phase": entity.get("phase") or "pending",
+        "error": entity.get("error"),
+        "duration_hours": entity.get("duration_hours"),
+        **{name: entity.get(name) for name in _TIME_PROPERTIES},
+        **data,
+    }
+    return DeploymentRecord(
+        state=DeploymentState.model_validate(fields),
+        progress=progress,
+        etag=entity.metadata.get("etag"),
+    )
+
+
+@dataclass
+class Page:
+    items: list[DeploymentState]
+    continuation: str | None
+
+
+class DeploymentStore:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def create(self, record: DeploymentRecord) -> DeploymentRecord:
+        table = await self._tables.get(TABLE)
+        try:
+            meta = await table.create_entity(to_entity(record))
+        except ResourceExistsError:
+            raise DeploymentExistsError(
+                f"deployment {record.deployment_id} already exists"
+            ) from None
+        record.progress.log_count += len(record.new_logs)
+        record.new_logs = []
+        record.etag = meta.get("etag")
+        return record
+
+    async def get(self, deployment_id: str) -> DeploymentRecord:
+        keys.deployment_id(deployment_id)
+        table = await self._tables.get(TABLE)
+        try:
+            entity = await table.get_entity(deployment_id, ROW_KEY)
+        except ResourceNotFoundError:
+            raise DeploymentNotFoundError(f"no deployment {deployment_id}") from None
+        return from_entity(entity)
+
+    async def replace(self, record: DeploymentRecord) -> DeploymentRecord:
+        """Write `record` if nobody wrote since it was read; raises ResourceModifiedError if so."""
+        table = await self._tables.get(TABLE)
+        meta = await table.update_entity(
+            to_entity(record),
+            mode=UpdateMode.REPLACE,
+            etag=record.etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
+        record.progress.log_count += len(record.new_logs)
+        record.new_logs = []
+        record.etag = meta.get("etag")
+        return record
+
+    async def delete(self, record: DeploymentRecord) -> None:
+        table = await self._tables.get(TABLE)
+        await table.delete_entity(
+            record.deployment_id,
+            ROW_KEY,
+            etag=record.etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
+
+    async def probe(self) -> None:
+        """One cheap round trip, for health checks: a point read of a key that never exists."""
+        table = await self._tables.get(TABLE)
+        with contextlib.suppress(ResourceNotFoundError):
+            await table.get_entity("health-probe", ROW_KEY)
+
+    async def list(
+        self,
+        *,
+        workload: str | None = None,
+        status: DeploymentStatus | None = None,
+        limit: int = 50,
+        continuation: str | None = None,
+    ) -> Page:
+        clauses, parameters = ["RowKey eq @row"], {"row": ROW_KEY}
+        if workload is not None:
+            clauses.append("workload_name eq @workload")
+            parameters["workload"] = workload
+        if status is not None:
+            clauses.append("status eq @status")
+            parameters["status"] = DeploymentStatus(status).value
+        table = await self._tables.get(TABLE)
+        pages = table.query_entities(
+            " and ".join(clauses), parameters=parameters, results_per_page=limit
+        ).by_page(continuation_token=decode_continuation(continuation))
+        items: list[DeploymentState] = []
+        async for page in pages:
+            async for entity in page:
+                items.append(from_entity(entity).state)
+            break
+        return Page(items=items, continuation=encode_continuation(pages.continuation_token))

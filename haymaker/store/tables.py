@@ -1,0 +1,107 @@
+"""One Table service client per event loop, with the platform's tables created on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableTransactionError
+from azure.data.tables.aio import TableClient, TableServiceClient
+
+from haymaker.errors import BadRequestError
+from haymaker.settings import StorageSettings
+
+
+def _service_client(settings: StorageSettings) -> TableServiceClient:
+    if settings.connection_string:
+        return TableServiceClient.from_connection_string(settings.connection_string)
+    # Imported here: azure-identity is heavy and only needed in Azure.
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    credential: Any
+    if settings.use_managed_identity:
+        credential = ManagedIdentityCredential(client_id=settings.client_id)
+    else:
+        credential = DefaultAzureCredential(managed_identity_client_id=settings.client_id)
+    assert settings.table_service_uri is not None
+    return TableServiceClient(endpoint=settings.table_service_uri, credential=credential)
+
+
+class Tables:
+    """The platform's tables, named `<prefix><name>` (Table names allow only letters and digits)."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self.settings = settings
+        self.service = _service_client(settings)
+        self._ready: dict[str, TableClient] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, name: str) -> TableClient:
+        client = self._ready.get(name)
+        if client is not None:
+            return client
+        async with self._lock:
+            if name not in self._ready:
+                table_name = f"{self.settings.table_prefix}{name}"
+                with contextlib.suppress(ResourceExistsError):
+                    await self.service.create_table(table_name)
+                self._ready[name] = self.service.get_table_client(table_name)
+        return self._ready[name]
+
+    async def delete_all(self) -> None:
+        """Drop every table of this prefix (tests and `haymaker dev --reset`)."""
+        for name in list(self._ready):
+            await self.service.delete_table(f"{self.settings.table_prefix}{name}")
+        self._ready.clear()
+
+    async def close(self) -> None:
+        for client in self._ready.values():
+            await client.close()
+        await self.service.close()
+
+
+MAX_BATCH = 100  # Table Storage's limit of operations per transaction (one partition)
+
+
+async def submit_in_batches(table: TableClient, operations: list[Any]) -> None:
+    for start in range(0, len(operations), MAX_BATCH):
+        await table.submit_transaction(operations[start : start + MAX_BATCH])
+
+
+async def delete_rows(table: TableClient, partition: str, row_keys: list[str]) -> None:
+    """Delete rows in batches; rows already gone (an earlier, interrupted run) are fine."""
+    for start in range(0, len(row_keys), MAX_BATCH):
+        chunk = row_keys[start : start + MAX_BATCH]
+        try:
+            await table.submit_transaction(
+                [("delete", {"PartitionKey": partition, "RowKey": row}) for row in chunk]
+            )
+        except TableTransactionError as exc:
+            if exc.status_code != 404:
+                raise
+            for row in chunk:  # delete_entity ignores a missing row
+                await table.delete_entity(partition, row)
+
+
+def encode_continuation(token: dict[str, str] | None) -> str | None:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+
+
+def decode_continuation(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequestError("continuation token is not one this service issued") from None
+    if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        raise BadRequestError("continuation token is not one this service issued")
+    return value

@@ -1,0 +1,102 @@
+"""The workload contract, shaped for durable execution.
+
+A workload declares its phases in `workload.yaml` and runs one *bounded* step of the current
+phase per call. The platform keeps everything between steps (cursor, metadata, logs and the
+resources created), so a step must not keep state in memory: a step may be re-run after a
+crash and the next one may run on another machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from haymaker.models import LogLevel, Resource
+from haymaker.workloads.manifest import WorkloadManifest
+
+
+class StepResult(BaseModel):
+    """What a step returns. `cursor` is handed to the next step of the same phase."""
+
+    cursor: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    phase_complete: bool = False
+
+
+@dataclass
+class StepContext:
+    """The inputs of one step and the collector of its side outputs."""
+
+    deployment_id: str
+    phase: str
+    config: dict[str, Any]
+    cursor: dict[str, Any]
+    metadata: dict[str, Any]
+    now: datetime
+    logs: list[tuple[LogLevel, str]] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+
+    def log(self, message: str, level: LogLevel = "info") -> None:
+        self.logs.append((level, message))
+
+    def add_resource(self, kind: str, name: str, **data: Any) -> Resource:
+        resource = Resource(kind=kind, name=name, data=data)
+        self.resources.append(resource)
+        return resource
+
+
+@dataclass
+class CleanupContext:
+    deployment_id: str
+    config: dict[str, Any]
+    logs: list[tuple[LogLevel, str]] = field(default_factory=list)
+
+    def log(self, message: str, level: LogLevel = "info") -> None:
+        self.logs.append((level, message))
+
+
+class WorkloadError(Exception):
+    """A failure that retrying cannot fix (bad data, a refused request): the deployment fails."""
+
+
+class Workload(ABC):
+    """Subclass this, put a `workload.yaml` beside the module, and register an entry point."""
+
+    manifest_file: ClassVar[str] = "workload.yaml"
+
+    @classmethod
+    def manifest(cls) -> WorkloadManifest:
+        return _load_manifest(cls)
+
+    @property
+    def name(self) -> str:
+        return self.manifest().name
+
+    @property
+    def phases(self) -> list[str]:
+        return self.manifest().phases
+
+    @abstractmethod
+    async def run_step(self, ctx: StepContext) -> StepResult:
+        """Do a bounded amount of work in `ctx.phase` (seconds, not minutes)."""
+
+    async def delete_resource(self, resource: Resource, ctx: CleanupContext) -> None:  # noqa: B027
+        """Delete what `resource` stands for outside the platform. The default has nothing to
+        delete: the platform removes its own record of the resource afterwards."""
+
+
+@cache
+def _load_manifest(cls: type[Workload]) -> WorkloadManifest:
+    package = sys.modules[cls.__module__].__package__ or cls.__module__
+    path = resources.files(package) / cls.manifest_file
+    manifest = WorkloadManifest.from_yaml(path.read_text(encoding="utf-8"), str(path))
+    if not manifest.phases:
+        raise ValueError(f"{path}: a workload must declare its phases")
+    return manifest

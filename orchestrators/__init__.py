@@ -1,0 +1,1 @@
+"""Deterministic orchestrator functions: no clocks, randomness, I/O or environment reads."""

@@ -1,0 +1,182 @@
+"""One orchestration per deployment (instance id = deployment id).
+
+The deployments table holds the truth. Each activity returns the deployment's desired status
+with its result, so the loop below learns of stop, start and cleanup at the next step
+boundary; while stopped it waits for a doorbell event named on the entity, raced against a
+fresh timer, and re-reads the table whenever it wakes. See docs/orchestration.md.
+"""
+
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import azure.durable_functions as df
+
+from haymaker.contracts import (
+    ORCHESTRATOR,
+    ActivityName,
+    CleanupProgress,
+    CleanupRequest,
+    Contract,
+    DeploymentView,
+    FinishRequest,
+    ReconcileRequest,
+    RunInput,
+    StepRequest,
+)
+from haymaker.models import TERMINAL_STATUSES, DeploymentStatus
+
+S = DeploymentStatus
+C = TypeVar("C", bound=Contract)
+Orchestration = Generator[Any, Any, C]
+
+bp = df.Blueprint()
+
+# Steps do the workload's (possibly flaky) work; state changes are quick table writes.
+STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=3)
+STATE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=5)
+# About four history events per step: this keeps a generation's history near 200 events.
+STEPS_PER_GENERATION = 40
+# Durable timers in Python must stay under 6 days; an idle generation renews itself at this.
+MAX_IDLE_WAIT = timedelta(days=5)
+
+
+@bp.orchestration_trigger(context_name="context")
+def deployment_orchestrator(context: df.DurableOrchestrationContext) -> Orchestration[Any]:
+    run = RunInput.model_validate(context.get_input())
+    try:
+        return (yield from _run(context, run))
+    except Exception as exc:  # an activity failed after its retries
+        view = yield from _finish(context, run, "failed", _failure_message(exc))
+        return _outcome(view)
+
+
+def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestration[Any]:
+    waits = 0
+    view = yield from _reconcile(context, run, waits)
+    steps = 0
+    while True:
+        _publish(context, view)
+        if view.desired_status == S.CLEANING_UP:
+            return (yield from _cleanup(context, run))
+        if view.status in TERMINAL_STATUSES:
+            return _outcome(view)
+        if _expired(context, view.deadline):
+            view = yield from _finish(context, run, "expired")
+            continue
+        if view.status != view.desired_status or (view.status == S.STOPPED and not view.wake_event):
+            view = yield from _reconcile(context, run, waits)
+            continue
+        if view.status == S.STOPPED:
+            rung = yield from _wait_for_doorbell(context, view)
+            waits += 1
+            if not rung and not _expired(context, view.deadline):
+                # Idle for a whole timer: start a fresh, short history.
+                context.continue_as_new(_next_generation(run))
+                return None
+            view = yield from _reconcile(context, run, waits)
+            continue
+        view = yield from _activity(
+            context,
+            ActivityName.RUN_STEP,
+            StepRequest(deployment_id=run.deployment_id, step=view.step),
+            DeploymentView,
+            STEP_RETRY,
+        )
+        steps += 1
+        if steps >= STEPS_PER_GENERATION and view.status not in TERMINAL_STATUSES:
+            context.continue_as_new(_next_generation(run))
+            return None
+
+
+def _wait_for_doorbell(
+    context: df.DurableOrchestrationContext, view: DeploymentView
+) -> Orchestration[Any]:
+    """Wait, without polling, for the event named in the entity or for a fresh timer."""
+    assert view.wake_event is not None
+    fire_at = context.current_utc_datetime + MAX_IDLE_WAIT
+    if view.deadline is not None:
+        fire_at = min(fire_at, view.deadline)
+    doorbell = context.wait_for_external_event(view.wake_event)
+    timer = context.create_timer(fire_at)
+    winner = yield context.task_any([doorbell, timer])
+    if winner is not timer:
+        timer.cancel()
+    return winner is doorbell
+
+
+def _cleanup(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestration[Any]:
+    request = CleanupRequest(deployment_id=run.deployment_id)
+    while True:
+        progress = yield from _activity(
+            context, ActivityName.CLEANUP, request, CleanupProgress, STEP_RETRY
+        )
+        _publish(context, progress.view)
+        if progress.done:
+            return {**_outcome(progress.view), "report": progress.report.to_payload()}
+        request = request.model_copy(
+            update={"continuation": progress.continuation, "report": progress.report}
+        )
+
+
+def _reconcile(
+    context: df.DurableOrchestrationContext, run: RunInput, waits: int
+) -> Orchestration[DeploymentView]:
+    wake_event = f"wake-{run.run_id}-{run.generation}-{waits}"
+    request = ReconcileRequest(deployment_id=run.deployment_id, wake_event=wake_event)
+    return (yield from _activity(context, ActivityName.RECONCILE, request, DeploymentView))
+
+
+def _finish(
+    context: df.DurableOrchestrationContext, run: RunInput, outcome: str, error: str | None = None
+) -> Orchestration[DeploymentView]:
+    request = FinishRequest(deployment_id=run.deployment_id, outcome=outcome, error=error)
+    return (yield from _activity(context, ActivityName.FINISH, request, DeploymentView))
+
+
+def _activity(
+    context: df.DurableOrchestrationContext,
+    name: str,
+    request: Contract,
+    result_type: type[C],
+    retry: df.RetryOptions = STATE_RETRY,
+) -> Orchestration[C]:
+    result = yield context.call_activity_with_retry(name, retry, request.to_payload())
+    return result_type.model_validate(result)
+
+
+def _expired(context: df.DurableOrchestrationContext, deadline: datetime | None) -> bool:
+    return deadline is not None and context.current_utc_datetime >= deadline
+
+
+def _publish(context: df.DurableOrchestrationContext, view: DeploymentView) -> None:
+    context.set_custom_status(
+        {
+            "status": view.status,
+            "desired": view.desired_status,
+            "phase": view.phase,
+            "step": view.step,
+        }
+    )
+
+
+def _outcome(view: DeploymentView) -> dict[str, Any]:
+    return {
+        "status": view.status.value,
+        "phase": view.phase,
+        "steps": view.step,
+        "error": view.error,
+    }
+
+
+def _next_generation(run: RunInput) -> dict[str, Any]:
+    return run.model_copy(update={"generation": run.generation + 1}).to_payload()
+
+
+def _failure_message(exc: Exception) -> str:
+    """The first line of the activity's error (the SDK appends details after ' \\n ')."""
+    text = str(exc).split(" \n ", 1)[0].strip() or type(exc).__name__
+    return text[:1000]
+
+
+__all__ = ["ORCHESTRATOR", "bp", "deployment_orchestrator"]

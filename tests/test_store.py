@@ -1,0 +1,209 @@
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from haymaker.errors import (
+    BadRequestError,
+    ConcurrencyError,
+    DeploymentExistsError,
+    DeploymentNotFoundError,
+    InvalidKeyError,
+    PayloadTooLargeError,
+)
+from haymaker.models import DeploymentState, DeploymentStatus, LogEntry, Resource
+from haymaker.store import DeploymentRecord, Stores
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def record(deployment_id: str, workload: str = "data-collector", **fields) -> DeploymentRecord:
+    return DeploymentRecord(
+        state=DeploymentState(
+            deployment_id=deployment_id, workload_name=workload, created_at=NOW, **fields
+        )
+    )
+
+
+async def test_create_read_and_duplicate(stores: Stores):
+    created = await stores.deployments.create(record("dep-one", config={"item_count": 5}))
+    assert created.etag
+    loaded = await stores.deployments.get("dep-one")
+    assert loaded.state == created.state
+    assert loaded.state.config == {"item_count": 5}
+    with pytest.raises(DeploymentExistsError):
+        await stores.deployments.create(record("dep-one"))
+    with pytest.raises(DeploymentNotFoundError):
+        await stores.deployments.get("dep-two")
+
+
+async def test_two_writers_lose_no_update(stores: Stores):
+    """Thirty concurrent increments of one counter under ETags end at exactly thirty."""
+    await stores.deployments.create(record("dep-race", metadata={"n": 0}))
+
+    def increment(rec: DeploymentRecord) -> None:
+        rec.state.metadata["n"] += 1
+        rec.log(f"n={rec.state.metadata['n']}", NOW)
+
+    await asyncio.gather(*(stores.mutate("dep-race", increment) for _ in range(30)))
+    final = await stores.deployments.get("dep-race")
+    assert final.state.metadata["n"] == 30
+    assert final.progress.log_count == 30
+    lines = await stores.logs.read("dep-race", total=final.progress.log_count)
+    assert [entry.line for entry in lines] == list(range(30))
+    # every increment's line survived: no writer overwrote another's line number
+    assert sorted(int(entry.message.split("=")[1]) for entry in lines) == list(range(1, 31))
+
+
+async def test_stale_etag_is_refused(stores: Stores):
+    from azure.core.exceptions import ResourceModifiedError
+
+    await stores.deployments.create(record("dep-etag"))
+    first = await stores.deployments.get("dep-etag")
+    second = await stores.deployments.get("dep-etag")
+    first.state.phase = "one"
+    await stores.deployments.replace(first)
+    second.state.phase = "two"
+    with pytest.raises(ResourceModifiedError):
+        await stores.deployments.replace(second)
+    assert (await stores.deployments.get("dep-etag")).state.phase == "one"
+
+
+async def test_mutate_gives_up_on_endless_conflict(stores: Stores, monkeypatch):
+    from azure.core.exceptions import ResourceModifiedError
+
+    await stores.deployments.create(record("dep-busy"))
+
+    async def always_conflict(rec):
+        raise ResourceModifiedError("412")
+
+    monkeypatch.setattr(stores.deployments, "replace", always_conflict)
+    monkeypatch.setattr("haymaker.store.MAX_BACKOFF_SECONDS", 0)
+
+    def change(rec):
+        rec.state.phase = "x"
+
+    with pytest.raises(ConcurrencyError):
+        await stores.mutate("dep-busy", change)
+
+
+async def test_unchanged_mutation_writes_nothing(stores: Stores):
+    created = await stores.deployments.create(record("dep-same"))
+    rec, result = await stores.mutate("dep-same", lambda r: "nothing")
+    assert result == "nothing"
+    assert rec.etag == created.etag
+
+
+async def test_oversized_metadata_is_rejected_and_nothing_is_lost(stores: Stores):
+    await stores.deployments.create(record("dep-big", metadata={"keep": 1}))
+
+    def grow(rec):
+        rec.state.metadata["blob"] = "x" * 40_000
+
+    with pytest.raises(PayloadTooLargeError, match="metadata"):
+        await stores.mutate("dep-big", grow)
+    assert (await stores.deployments.get("dep-big")).state.metadata == {"keep": 1}
+
+
+async def test_logs_batch_above_100_and_read_ranges(stores: Stores):
+    entries = [LogEntry(line=i, timestamp=NOW, message=f"line {i}") for i in range(250)]
+    await stores.logs.write("dep-logs", entries)
+    everything = await stores.logs.read("dep-logs", total=250)
+    assert [e.line for e in everything] == list(range(250))
+    assert [e.line for e in await stores.logs.read("dep-logs", total=250, tail=5)] == list(
+        range(245, 250)
+    )
+    assert [e.line for e in await stores.logs.read("dep-logs", total=250, after=239)] == list(
+        range(240, 250)
+    )
+    assert [e.line for e in await stores.logs.read("dep-logs", total=250, after=10, limit=3)] == [
+        11,
+        12,
+        13,
+    ]
+    # lines past the committed total are invisible
+    assert len(await stores.logs.read("dep-logs", total=200)) == 200
+    # re-writing a line replaces it rather than duplicating it
+    await stores.logs.write("dep-logs", [LogEntry(line=3, timestamp=NOW, message="again")])
+    again = await stores.logs.read("dep-logs", total=250)
+    assert len(again) == 250
+    assert again[3].message == "again"
+    assert await stores.logs.delete_all("dep-logs") == 250
+    assert await stores.logs.read("dep-logs", total=250) == []
+
+
+async def test_listing_pages_with_continuation_and_filters(stores: Stores):
+    for i in range(23):
+        workload = "data-collector" if i % 2 == 0 else "other-workload"
+        status = DeploymentStatus.RUNNING if i % 3 == 0 else DeploymentStatus.PENDING
+        await stores.deployments.create(record(f"dep-{i:03d}", workload=workload, status=status))
+    seen, token, pages = [], None, 0
+    while True:
+        page = await stores.deployments.list(limit=5, continuation=token)
+        seen.extend(item.deployment_id for item in page.items)
+        pages += 1
+        token = page.continuation
+        if token is None:
+            break
+    assert sorted(seen) == [f"dep-{i:03d}" for i in range(23)]
+    assert len(seen) == 23
+    assert pages >= 5
+
+    async def collect(**filters):
+        found, token = [], None
+        while True:
+            page = await stores.deployments.list(limit=4, continuation=token, **filters)
+            found.extend(page.items)
+            token = page.continuation
+            if token is None:
+                return found
+
+    collectors = await collect(workload="data-collector")
+    assert len(collectors) == 12
+    assert all(s.workload_name == "data-collector" for s in collectors)
+    running = await collect(status=DeploymentStatus.RUNNING)
+    assert len(running) == 8
+    assert all(s.status == "running" for s in running)
+    both = await collect(workload="other-workload", status=DeploymentStatus.RUNNING)
+    assert sorted(s.deployment_id for s in both) == ["dep-003", "dep-009", "dep-015", "dep-021"]
+
+
+async def test_filter_injection_is_treated_as_data(stores: Stores):
+    await stores.deployments.create(record("dep-a"))
+    injected = await stores.deployments.list(workload="x' or 'a' eq 'a")
+    assert injected.items == []
+    injected = await stores.deployments.list(workload="data-collector' or RowKey ne '")
+    assert injected.items == []
+    assert len((await stores.deployments.list(workload="data-collector")).items) == 1
+
+
+async def test_bad_continuation_tokens_are_bad_requests(stores: Stores):
+    for token in ("garbage!", "bm90IGpzb24", "WzEsMl0"):
+        with pytest.raises(BadRequestError):
+            await stores.deployments.list(continuation=token)
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a#b", "a?b", "a\\b", "a\x01b", "x" * 200, "UPPER-case"])
+async def test_bad_ids_never_reach_storage(stores: Stores, bad):
+    with pytest.raises(InvalidKeyError):
+        await stores.deployments.get(bad)
+    with pytest.raises(InvalidKeyError):
+        await stores.logs.read(bad, total=1)
+
+
+async def test_resources_page_and_delete_idempotently(stores: Stores):
+    resources = [Resource(kind="item", name=f"item-{i:04d}", data={"i": i}) for i in range(130)]
+    await stores.resources.put("dep-res", resources)
+    assert await stores.resources.count("dep-res") == 130
+    first = await stores.resources.page("dep-res", limit=100)
+    assert len(first.items) == 100
+    assert first.continuation
+    second = await stores.resources.page("dep-res", limit=100, continuation=first.continuation)
+    assert len(second.items) == 30
+    assert second.continuation is None
+    await stores.resources.delete("dep-res", first.items)
+    # deleting again, mixed with rows that still exist, is fine
+    await stores.resources.delete("dep-res", first.items[:5] + second.items)
+    assert await stores.resources.count("dep-res") == 0
+    with pytest.raises(InvalidKeyError):
+        await stores.resources.put("dep-res", [Resource(kind="item", name="a/b")])
