@@ -61,6 +61,13 @@ class ActionType(IntEnum):
 
 
 _COMPOUND = {ActionType.WHEN_ANY, ActionType.WHEN_ALL}
+# Events the SDK skips during replay; leaving them out of its context halves its work.
+_BOOKKEEPING = {
+    EventType.TASK_SCHEDULED,
+    EventType.TIMER_CREATED,
+    EventType.SUB_ORCHESTRATION_CREATED,
+    EventType.ORCHESTRATOR_COMPLETED,
+}
 _SUPPORTED = {
     ActionType.CALL_ACTIVITY,
     ActionType.CALL_ACTIVITY_WITH_RETRY,
@@ -73,8 +80,9 @@ _SUPPORTED = {
 
 
 def timestamp(moment: datetime) -> str:
-    """UTC, millisecond precision, `Z`-suffixed: the form the SDK parses as aware UTC."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """UTC with microseconds and a `Z`: the form the SDK parses as aware UTC, precise enough
+    that a timer's firing time compares equal to the time it was asked for."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -320,8 +328,12 @@ class OrchestrationReplay:
                 if episode.continue_as_new is None:
                     episode.output = reply.get("output")
         history.append(_event(EventType.ORCHESTRATOR_COMPLETED, now))
-        self.state.retries = {str(key): {**asdict(retry)} for key, retry in self._retries.items()}
         return episode
+
+    def snapshot(self) -> ReplayState:
+        """The state to persist: everything `OrchestrationReplay(handle, state)` resumes from."""
+        self.state.retries = {str(key): asdict(retry) for key, retry in self._retries.items()}
+        return self.state
 
     def _advance_retry(self, event: dict[str, Any], now: datetime, episode: Episode) -> None:
         retry = self._retry_for(event)
@@ -371,7 +383,7 @@ class OrchestrationReplay:
     def _context(self) -> str:
         return json.dumps(
             {
-                "history": self.state.history,
+                "history": [e for e in self.state.history if e["EventType"] not in _BOOKKEEPING],
                 "instanceId": self.state.instance_id,
                 "isReplaying": False,
                 "parentInstanceId": self.state.parent_instance_id,

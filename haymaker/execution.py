@@ -94,6 +94,7 @@ class Executor:
             return await self.finish(
                 FinishRequest(deployment_id=request.deployment_id, outcome="failed", error=str(exc))
             )
+        # Resources are keyed by name, so a re-run step rewrites rather than duplicates them.
         await self.stores.resources.put(state.deployment_id, ctx.resources)
         done_at = self.clock()
 

@@ -68,9 +68,12 @@ def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestratio
             view = yield from _reconcile(context, run, waits)
             continue
         if view.status == S.STOPPED:
-            rung = yield from _wait_for_doorbell(context, view)
+            woke = yield from _wait_for_doorbell(context, view)
             waits += 1
-            if not rung and not _expired(context, view.deadline):
+            if woke == "deadline":
+                view = yield from _finish(context, run, "expired")
+                continue
+            if woke == "renew":
                 # Idle for a whole timer: start a fresh, short history.
                 context.continue_as_new(_next_generation(run))
                 return None
@@ -91,18 +94,21 @@ def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestratio
 
 def _wait_for_doorbell(
     context: df.DurableOrchestrationContext, view: DeploymentView
-) -> Orchestration[Any]:
-    """Wait, without polling, for the event named in the entity or for a fresh timer."""
+) -> Orchestration[str]:
+    """Wait, without polling, for the event named in the entity or for a fresh timer.
+    Returns what ended the wait: "doorbell", "deadline" or "renew" (the idle limit)."""
     assert view.wake_event is not None
     fire_at = context.current_utc_datetime + MAX_IDLE_WAIT
-    if view.deadline is not None:
-        fire_at = min(fire_at, view.deadline)
+    at_deadline = view.deadline is not None and view.deadline <= fire_at
+    if at_deadline:
+        fire_at = view.deadline
     doorbell = context.wait_for_external_event(view.wake_event)
     timer = context.create_timer(fire_at)
     winner = yield context.task_any([doorbell, timer])
     if winner is not timer:
         timer.cancel()
-    return winner is doorbell
+        return "doorbell"
+    return "deadline" if at_deadline else "renew"
 
 
 def _cleanup(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestration[Any]:
@@ -113,7 +119,7 @@ def _cleanup(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestr
         )
         _publish(context, progress.view)
         if progress.done:
-            return {**_outcome(progress.view), "report": progress.report.to_payload()}
+            return {**_outcome(progress.view), "report": progress.report.model_dump(mode="json")}
         request = request.model_copy(
             update={"continuation": progress.continuation, "report": progress.report}
         )

@@ -42,3 +42,33 @@ async def stores(storage_settings: StorageSettings) -> AsyncIterator[Stores]:
     yield Stores(tables)
     await tables.delete_all()
     await tables.close()
+
+
+@pytest.fixture(scope="session")
+def function_app():
+    """The real app, indexed once (the SDK refuses a second get_functions())."""
+    from devhost.loader import load
+    from tests.support.azurite import ROOT
+
+    return load(ROOT)
+
+
+@pytest.fixture
+async def app_env(storage_settings: StorageSettings, monkeypatch) -> AsyncIterator[StorageSettings]:
+    """Point the app's own get_stores() (activities, HTTP functions) at this test's tables."""
+    from haymaker.store import close_stores
+
+    monkeypatch.setenv("AzureWebJobsStorage", storage_settings.connection_string or "")
+    monkeypatch.setenv("HAYMAKER_TABLE_PREFIX", storage_settings.table_prefix)
+    yield storage_settings
+    await close_stores()
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from haymaker.workloads.registry import get_registry
+    from tests.support.flaky import FlakyWorkload
+
+    registry = get_registry()
+    registry.add(FlakyWorkload)
+    return registry

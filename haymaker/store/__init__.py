@@ -80,3 +80,10 @@ def get_stores(settings: StorageSettings | None = None) -> Stores:
     if stores is None:
         stores = by_settings[settings] = Stores(Tables(settings))
     return stores
+
+
+async def close_stores() -> None:
+    """Close the clients of the running event loop (tests, shutdown)."""
+    by_settings = _per_loop.pop(asyncio.get_running_loop(), {})
+    for stores in by_settings.values():
+        await stores.tables.close()

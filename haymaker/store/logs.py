@@ -4,11 +4,9 @@ sort in time order, a re-run step overwrites its own lines instead of duplicatin
 
 from __future__ import annotations
 
-from azure.data.tables import UpdateMode
-
 from haymaker import keys
 from haymaker.models import LogEntry
-from haymaker.store.tables import Tables, delete_rows, submit_in_batches
+from haymaker.store.tables import Tables, delete_rows, upsert_rows
 
 TABLE = "logs"
 MAX_MESSAGE_CHARS = 8_000
@@ -27,21 +25,17 @@ class LogStore:
         if not entries:
             return
         table = await self._tables.get(TABLE)
-        operations = [
-            (
-                "upsert",
-                {
-                    "PartitionKey": deployment_id,
-                    "RowKey": row_key(entry.line),
-                    "timestamp": entry.timestamp,
-                    "level": entry.level,
-                    "message": entry.message[:MAX_MESSAGE_CHARS],
-                },
-                {"mode": UpdateMode.REPLACE},
-            )
+        rows = [
+            {
+                "PartitionKey": deployment_id,
+                "RowKey": row_key(entry.line),
+                "timestamp": entry.timestamp,
+                "level": entry.level,
+                "message": entry.message[:MAX_MESSAGE_CHARS],
+            }
             for entry in entries
         ]
-        await submit_in_batches(table, operations)
+        await upsert_rows(table, rows)
 
     async def read(
         self,

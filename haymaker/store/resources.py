@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from azure.data.tables import UpdateMode
-
 from haymaker import keys
 from haymaker.models import Resource
 from haymaker.store.tables import (
@@ -15,7 +13,7 @@ from haymaker.store.tables import (
     decode_continuation,
     delete_rows,
     encode_continuation,
-    submit_in_batches,
+    upsert_rows,
 )
 
 TABLE = "resources"
@@ -36,21 +34,17 @@ class ResourceStore:
         if not resources:
             return
         table = await self._tables.get(TABLE)
-        operations = [
-            (
-                "upsert",
-                {
-                    "PartitionKey": deployment_id,
-                    "RowKey": keys.table_key(resource.key, "resource name"),
-                    "kind": resource.kind,
-                    "name": resource.name,
-                    "data": json.dumps(resource.data, separators=(",", ":"), default=str),
-                },
-                {"mode": UpdateMode.REPLACE},
-            )
+        rows = [
+            {
+                "PartitionKey": deployment_id,
+                "RowKey": keys.table_key(resource.key, "resource name"),
+                "kind": resource.kind,
+                "name": resource.name,
+                "data": json.dumps(resource.data, separators=(",", ":"), default=str),
+            }
             for resource in resources
         ]
-        await submit_in_batches(table, operations)
+        await upsert_rows(table, rows)
 
     async def page(
         self, deployment_id: str, *, limit: int = 100, continuation: str | None = None

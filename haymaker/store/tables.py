@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
-from azure.data.tables import TableTransactionError
+from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from haymaker.errors import BadRequestError
@@ -68,7 +68,13 @@ class Tables:
 MAX_BATCH = 100  # Table Storage's limit of operations per transaction (one partition)
 
 
-async def submit_in_batches(table: TableClient, operations: list[Any]) -> None:
+async def upsert_rows(table: TableClient, rows: list[dict[str, Any]]) -> None:
+    """Replace-or-insert rows of one partition, 100 per transaction. A lone row goes as a
+    plain upsert: a transaction's multipart body costs about twice the time."""
+    if len(rows) == 1:
+        await table.upsert_entity(rows[0], mode=UpdateMode.REPLACE)
+        return
+    operations = [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows]
     for start in range(0, len(operations), MAX_BATCH):
         await table.submit_transaction(operations[start : start + MAX_BATCH])
 
