@@ -71,7 +71,7 @@ async def _list(req: func.HttpRequest) -> func.HttpResponse:
     if workload is not None:
         keys.workload_name(workload)
     status = req.params.get("status") or None
-    if status is not None and status not in DeploymentStatus:
+    if status is not None and status not in {s.value for s in DeploymentStatus}:
         allowed = ", ".join(s.value for s in DeploymentStatus)
         raise BadRequestError(f"status must be one of {allowed}")
     limit = query_int(req, "limit", 50, minimum=1, maximum=1000)

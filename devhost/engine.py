@@ -45,6 +45,7 @@ logger = logging.getLogger("devhost.engine")
 # Messages consumed per episode: their deletions must fit in the commit transaction.
 MAX_MESSAGES_PER_EPISODE = 60
 LIVE = ("Pending", "Running", "Suspended")
+_CONTROL = ("terminate", "suspend", "resume")
 
 
 class EngineError(Exception):
@@ -329,17 +330,18 @@ class Engine:
             if instance.terminal:
                 await self._drop_messages(runtime)
                 return
-            consumed = _next_batch(runtime.pending)
-            control = next(
-                (m for m in consumed if m.kind in ("terminate", "suspend", "resume")), None
-            )
-            if control is not None:
-                consumed = consumed[: consumed.index(control) + 1]
-            if instance.status == "Suspended" and (control is None or control.kind == "suspend"):
-                # messages wait while suspended; only resume or terminate act
-                consumed = [control] if control else []
-                if not consumed:
+            if instance.status == "Suspended":
+                # Messages wait while suspended; only a resume or a terminate acts.
+                waiting = (m for m in runtime.pending if m.kind in ("resume", "terminate"))
+                control = next(waiting, None)
+                if control is None:
                     return
+                consumed = [control]
+            else:
+                consumed = _next_batch(runtime.pending)
+                control = next((m for m in consumed if m.kind in _CONTROL), None)
+                if control is not None:
+                    consumed = consumed[: consumed.index(control) + 1]
             events, now = self._events(runtime, consumed), self.clock()
             episodes: list[Episode] = []
             started = instance.history_count == 0 and instance.status != "Suspended"

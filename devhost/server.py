@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 from aiohttp import web
+from azure.durable_functions.models.utils import http_utils
 
 from devhost import loader
 from devhost.config import HostConfig
@@ -72,6 +73,10 @@ class LocalHost:
             await self.runner.cleanup()
         await self.engine.stop()
         await self.store.close()
+        await http_utils._close_session()  # the SDK's shared client session
+        # Clients the app cached for its own use are dropped with the process, as in Azure,
+        # where the worker has no shutdown hook; their "unclosed" notices are noise here.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 async def serve(config: HostConfig) -> None:

@@ -1,0 +1,296 @@
+"""The HTTP API of the real app, served by the local host with its real durable client
+binding and Azurite state: every route's success and error statuses, and the lifecycle."""
+
+import asyncio
+import time
+from collections import Counter
+
+import aiohttp
+import pytest
+
+from tests.support.host import HostProcess
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def host(storage_connection):
+    process = HostProcess(storage_connection).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def api(host):
+    async with aiohttp.ClientSession(base_url=host.url) as session:
+        yield session
+
+
+async def call(api, method, path, **kwargs):
+    async with api.request(method, path, **kwargs) as response:
+        text = await response.text()
+        body = None
+        if text and response.content_type in ("application/json", PROBLEM):
+            body = await response.json(content_type=None)
+        return response.status, body, response
+
+
+async def expect_problem(api, method, path, status, **kwargs):
+    code, body, response = await call(api, method, path, **kwargs)
+    assert code == status, body
+    assert response.content_type == PROBLEM
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+async def deploy(api, **config):
+    body = {"workload": "data-collector", "config": {"item_delay_ms": 0, **config}}
+    code, accepted, response = await call(api, "POST", "/api/deployments", json=body)
+    assert code == 202, accepted
+    assert response.headers["Location"] == accepted["status_url"]
+    assert accepted["status"] == "pending"
+    return accepted["deployment_id"]
+
+
+async def state(api, deployment_id):
+    code, body, _ = await call(api, "GET", f"/api/deployments/{deployment_id}")
+    assert code == 200, body
+    return body
+
+
+async def wait_for(api, deployment_id, *statuses, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        current = await state(api, deployment_id)
+        if current["status"] in statuses:
+            return current
+        assert time.monotonic() < deadline, current
+        await asyncio.sleep(0.05)
+
+
+async def all_logs(api, deployment_id):
+    code, body, _ = await call(api, "GET", f"/api/deployments/{deployment_id}/logs")
+    assert code == 200
+    return [entry["message"] for entry in body["items"]]
+
+
+# -- lifecycle end to end ------------------------------------------------------------------
+
+
+async def test_deploy_runs_to_completed(api):
+    deployment_id = await deploy(api, item_count=40)
+    final = await wait_for(api, deployment_id, "completed", "failed")
+    assert final["status"] == "completed"
+    assert final["metadata"]["items_collected"] == 40
+    assert final["metadata"]["goal_achieved"] is True
+    assert final["config"]["item_count"] == 40
+    lines = await all_logs(api, deployment_id)
+    assert lines[0].startswith("Deployment of data-collector")
+    assert sum(line.startswith("Collected item") for line in lines) == 40
+
+
+async def test_stop_holds_then_start_finishes(api):
+    deployment_id = await deploy(api, item_count=300, batch_size=5, item_delay_ms=20)
+    await wait_for(api, deployment_id, "running")
+    code, body, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/stop")
+    assert code == 202
+    assert body["desired_status"] == "stopped"
+    stopped = await wait_for(api, deployment_id, "stopped")
+    held = stopped["metadata"]["items_collected"]
+    await asyncio.sleep(0.5)
+    assert (await state(api, deployment_id))["metadata"]["items_collected"] == held
+    code, body, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/stop")
+    assert code == 200  # already stopped: nothing to do
+    code, body, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/start")
+    assert code == 202
+    final = await wait_for(api, deployment_id, "completed")
+    assert final["metadata"]["items_collected"] == 300
+    items = Counter(line for line in await all_logs(api, deployment_id) if line.startswith("Collected"))
+    assert len(items) == 300
+    assert set(items.values()) == {1}
+
+
+async def test_cleanup_deletes_what_was_collected(api):
+    deployment_id = await deploy(api, item_count=500, batch_size=5, item_delay_ms=20)
+    await wait_for(api, deployment_id, "running")
+    await asyncio.sleep(0.3)
+    await call(api, "POST", f"/api/deployments/{deployment_id}/stop")
+    stopped = await wait_for(api, deployment_id, "stopped")
+    collected = stopped["metadata"]["items_collected"]
+    code, preview, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup?dry_run=true")
+    assert code == 200
+    assert preview["dry_run"] is True
+    assert len(preview["would_delete"]) == collected
+    assert (await state(api, deployment_id))["status"] == "stopped"  # a dry run changes nothing
+    code, body, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup")
+    assert code == 202
+    final = await wait_for(api, deployment_id, "completed", "failed")
+    assert final["phase"] == "cleaned_up"
+    assert final["metadata"]["cleanup"]["resources_deleted"] == collected
+    assert final["metadata"]["cleanup"]["resources_failed"] == 0
+    code, preview, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup?dry_run=true")
+    assert preview["would_delete"] == []
+
+
+async def test_cleanup_of_a_finished_deployment_starts_a_new_run(api):
+    deployment_id = await deploy(api, item_count=12)
+    await wait_for(api, deployment_id, "completed")
+    code, _, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup")
+    assert code == 202
+    final = await wait_for(api, deployment_id, "completed")
+    for _ in range(100):
+        final = await state(api, deployment_id)
+        if final["phase"] == "cleaned_up":
+            break
+        await asyncio.sleep(0.05)
+    assert final["phase"] == "cleaned_up"
+    assert final["metadata"]["cleanup"]["resources_deleted"] == 12
+
+
+async def test_list_filters_and_pages(api):
+    ids = {await deploy(api, item_count=1) for _ in range(5)}
+    for deployment_id in ids:
+        await wait_for(api, deployment_id, "completed")
+    seen, token = [], None
+    while True:
+        params = {"workload": "data-collector", "limit": "2", **({"continuation": token} if token else {})}
+        code, page, _ = await call(api, "GET", "/api/deployments", params=params)
+        assert code == 200
+        assert len(page["items"]) <= 2
+        seen += [item["deployment_id"] for item in page["items"]]
+        token = page["continuation"]
+        if not token:
+            break
+    assert ids <= set(seen)
+    assert len(seen) == len(set(seen))
+    code, page, _ = await call(api, "GET", "/api/deployments", params={"status": "failed"})
+    assert code == 200
+    assert not ids & {item["deployment_id"] for item in page["items"]}
+
+
+async def test_logs_tail_and_after(api):
+    deployment_id = await deploy(api, item_count=20)
+    await wait_for(api, deployment_id, "completed")
+    code, page, _ = await call(api, "GET", f"/api/deployments/{deployment_id}/logs", params={"tail": "3"})
+    assert code == 200
+    assert [e["line"] for e in page["items"]] == list(range(page["total"] - 3, page["total"]))
+    code, page, _ = await call(
+        api, "GET", f"/api/deployments/{deployment_id}/logs", params={"after": "4", "limit": "2"}
+    )
+    assert [e["line"] for e in page["items"]] == [5, 6]
+    assert page["cursor"] == 6
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"", 400),
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'"a string"', 400),
+        (b'{"workload": "no-such-workload"}', 404),
+        (b'{"workload": "data-collector", "config": {"item_count": 0}}', 422),
+        (b'{"workload": "data-collector", "config": {"item_count": "lots"}}', 422),
+        (b'{"workload": "data-collector", "config": {"itemcount": 5}}', 422),
+        (b'{"workload": "data-collector", "config": [1]}', 422),
+        (b'{"workload": "data-collector", "duration_hours": -1}', 422),
+        (b'{"workload": "data-collector", "colour": "red"}', 422),
+        (b'{"workload": "Bad Name"}', 422),
+        (b'{"config": {}}', 422),
+    ],
+)
+async def test_bad_deploy_requests(api, body, status):
+    problem = await expect_problem(
+        api, "POST", "/api/deployments", status, data=body, headers={"Content-Type": "application/json"}
+    )
+    if status == 422 and b"itemcount" in body:
+        assert problem["errors"] == [{"key": "itemcount", "message": "unknown key"}]
+
+
+async def test_config_errors_name_the_key(api):
+    problem = await expect_problem(
+        api, "POST", "/api/deployments", 422,
+        json={"workload": "data-collector", "config": {"item_count": 5000}},
+    )
+    assert problem["errors"][0]["key"] == "item_count"
+    assert "item_count" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/deployments/data-collector-0000000000", 404),
+        ("GET", "/api/deployments/Not_Valid", 400),
+        ("GET", "/api/deployments/data-collector-0000000000/logs", 404),
+        ("POST", "/api/deployments/data-collector-0000000000/stop", 404),
+        ("POST", "/api/deployments/data-collector-0000000000/start", 404),
+        ("POST", "/api/deployments/data-collector-0000000000/cleanup", 404),
+        ("POST", "/api/deployments/data-collector-0000000000/cleanup?dry_run=true", 404),
+        ("POST", "/api/deployments/data-collector-0000000000/explode", 404),
+        ("GET", "/api/deployments?status=sleeping", 400),
+        ("GET", "/api/deployments?limit=0", 400),
+        ("GET", "/api/deployments?limit=abc", 400),
+        ("GET", "/api/deployments?workload=UPPER", 400),
+        ("GET", "/api/deployments?continuation=%25%25%25", 400),
+        ("GET", "/api/workloads/no-such-workload", 404),
+        ("GET", "/api/workloads/BAD!", 400),
+    ],
+)
+async def test_error_statuses(api, method, path, status):
+    await expect_problem(api, method, path, status)
+
+
+async def test_illegal_commands_are_conflicts(api):
+    deployment_id = await deploy(api, item_count=2)
+    await wait_for(api, deployment_id, "completed")
+    for command in ("stop", "start"):
+        problem = await expect_problem(api, "POST", f"/api/deployments/{deployment_id}/{command}", 409)
+        assert "completed" in problem["detail"]
+    await expect_problem(
+        api, "GET", f"/api/deployments/{deployment_id}/logs", 400, params={"tail": "-1"}
+    )
+    await expect_problem(
+        api, "POST", f"/api/deployments/{deployment_id}/cleanup", 400, params={"dry_run": "maybe"}
+    )
+
+
+# -- catalogue and service -----------------------------------------------------------------
+
+
+async def test_workloads(api):
+    code, body, _ = await call(api, "GET", "/api/workloads")
+    assert code == 200
+    assert "data-collector" in [item["name"] for item in body["items"]]
+    code, manifest, _ = await call(api, "GET", "/api/workloads/data-collector")
+    assert code == 200
+    assert manifest["config_schema"]["item_count"] == {
+        "type": "integer", "description": "Number of items to collect",
+        "default": 10, "required": False, "min": 1.0, "max": 1000.0,
+    }
+    assert manifest["phases"] == ["initialize", "collecting", "report"]
+
+
+async def test_health_and_openapi(api, host):
+    code, health, _ = await call(api, "GET", "/api/health")
+    assert code == 200
+    assert health["status"] == "ok"
+    code, document, _ = await call(api, "GET", "/api/openapi.json")
+    assert code == 200
+    assert document["openapi"] == "3.1.0"
+    assert document["servers"] == [{"url": f"{host.url}/api"}]
+    paths = document["paths"]
+    expected = {
+        ("/health", "get"), ("/openapi.json", "get"), ("/deployments", "get"),
+        ("/deployments", "post"), ("/deployments/{deployment_id}", "get"),
+        ("/deployments/{deployment_id}/logs", "get"), ("/deployments/{deployment_id}/stop", "post"),
+        ("/deployments/{deployment_id}/start", "post"), ("/deployments/{deployment_id}/cleanup", "post"),
+        ("/workloads", "get"), ("/workloads/{name}", "get"),
+    }
+    assert {(path, method) for path, item in paths.items() for method in item} == expected
+    for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):
+        assert schema in document["components"]["schemas"]
