@@ -107,7 +107,9 @@ async def test_stop_holds_then_start_finishes(api):
     assert code == 202
     final = await wait_for(api, deployment_id, "completed")
     assert final["metadata"]["items_collected"] == 300
-    items = Counter(line for line in await all_logs(api, deployment_id) if line.startswith("Collected"))
+    items = Counter(
+        line for line in await all_logs(api, deployment_id) if line.startswith("Collected")
+    )
     assert len(items) == 300
     assert set(items.values()) == {1}
 
@@ -119,18 +121,22 @@ async def test_cleanup_deletes_what_was_collected(api):
     await call(api, "POST", f"/api/deployments/{deployment_id}/stop")
     stopped = await wait_for(api, deployment_id, "stopped")
     collected = stopped["metadata"]["items_collected"]
-    code, preview, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup?dry_run=true")
+    code, preview, _ = await call(
+        api, "POST", f"/api/deployments/{deployment_id}/cleanup?dry_run=true"
+    )
     assert code == 200
     assert preview["dry_run"] is True
     assert len(preview["would_delete"]) == collected
     assert (await state(api, deployment_id))["status"] == "stopped"  # a dry run changes nothing
-    code, body, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup")
+    code, _body, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup")
     assert code == 202
     final = await wait_for(api, deployment_id, "completed", "failed")
     assert final["phase"] == "cleaned_up"
     assert final["metadata"]["cleanup"]["resources_deleted"] == collected
     assert final["metadata"]["cleanup"]["resources_failed"] == 0
-    code, preview, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup?dry_run=true")
+    code, preview, _ = await call(
+        api, "POST", f"/api/deployments/{deployment_id}/cleanup?dry_run=true"
+    )
     assert preview["would_delete"] == []
 
 
@@ -155,7 +161,11 @@ async def test_list_filters_and_pages(api):
         await wait_for(api, deployment_id, "completed")
     seen, token = [], None
     while True:
-        params = {"workload": "data-collector", "limit": "2", **({"continuation": token} if token else {})}
+        params = {
+            "workload": "data-collector",
+            "limit": "2",
+            **({"continuation": token} if token else {}),
+        }
         code, page, _ = await call(api, "GET", "/api/deployments", params=params)
         assert code == 200
         assert len(page["items"]) <= 2
@@ -173,7 +183,9 @@ async def test_list_filters_and_pages(api):
 async def test_logs_tail_and_after(api):
     deployment_id = await deploy(api, item_count=20)
     await wait_for(api, deployment_id, "completed")
-    code, page, _ = await call(api, "GET", f"/api/deployments/{deployment_id}/logs", params={"tail": "3"})
+    code, page, _ = await call(
+        api, "GET", f"/api/deployments/{deployment_id}/logs", params={"tail": "3"}
+    )
     assert code == 200
     assert [e["line"] for e in page["items"]] == list(range(page["total"] - 3, page["total"]))
     code, page, _ = await call(
@@ -206,7 +218,12 @@ async def test_logs_tail_and_after(api):
 )
 async def test_bad_deploy_requests(api, body, status):
     problem = await expect_problem(
-        api, "POST", "/api/deployments", status, data=body, headers={"Content-Type": "application/json"}
+        api,
+        "POST",
+        "/api/deployments",
+        status,
+        data=body,
+        headers={"Content-Type": "application/json"},
     )
     if status == 422 and b"itemcount" in body:
         assert problem["errors"] == [{"key": "itemcount", "message": "unknown key"}]
@@ -214,7 +231,10 @@ async def test_bad_deploy_requests(api, body, status):
 
 async def test_config_errors_name_the_key(api):
     problem = await expect_problem(
-        api, "POST", "/api/deployments", 422,
+        api,
+        "POST",
+        "/api/deployments",
+        422,
         json={"workload": "data-collector", "config": {"item_count": 5000}},
     )
     assert problem["errors"][0]["key"] == "item_count"
@@ -249,7 +269,9 @@ async def test_illegal_commands_are_conflicts(api):
     deployment_id = await deploy(api, item_count=2)
     await wait_for(api, deployment_id, "completed")
     for command in ("stop", "start"):
-        problem = await expect_problem(api, "POST", f"/api/deployments/{deployment_id}/{command}", 409)
+        problem = await expect_problem(
+            api, "POST", f"/api/deployments/{deployment_id}/{command}", 409
+        )
         assert "completed" in problem["detail"]
     await expect_problem(
         api, "GET", f"/api/deployments/{deployment_id}/logs", 400, params={"tail": "-1"}
@@ -269,8 +291,12 @@ async def test_workloads(api):
     code, manifest, _ = await call(api, "GET", "/api/workloads/data-collector")
     assert code == 200
     assert manifest["config_schema"]["item_count"] == {
-        "type": "integer", "description": "Number of items to collect",
-        "default": 10, "required": False, "min": 1.0, "max": 1000.0,
+        "type": "integer",
+        "description": "Number of items to collect",
+        "default": 10,
+        "required": False,
+        "min": 1.0,
+        "max": 1000.0,
     }
     assert manifest["phases"] == ["initialize", "collecting", "report"]
 
@@ -285,11 +311,17 @@ async def test_health_and_openapi(api, host):
     assert document["servers"] == [{"url": f"{host.url}/api"}]
     paths = document["paths"]
     expected = {
-        ("/health", "get"), ("/openapi.json", "get"), ("/deployments", "get"),
-        ("/deployments", "post"), ("/deployments/{deployment_id}", "get"),
-        ("/deployments/{deployment_id}/logs", "get"), ("/deployments/{deployment_id}/stop", "post"),
-        ("/deployments/{deployment_id}/start", "post"), ("/deployments/{deployment_id}/cleanup", "post"),
-        ("/workloads", "get"), ("/workloads/{name}", "get"),
+        ("/health", "get"),
+        ("/openapi.json", "get"),
+        ("/deployments", "get"),
+        ("/deployments", "post"),
+        ("/deployments/{deployment_id}", "get"),
+        ("/deployments/{deployment_id}/logs", "get"),
+        ("/deployments/{deployment_id}/stop", "post"),
+        ("/deployments/{deployment_id}/start", "post"),
+        ("/deployments/{deployment_id}/cleanup", "post"),
+        ("/workloads", "get"),
+        ("/workloads/{name}", "get"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

@@ -27,7 +27,10 @@ def tick_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def host(storage_connection, tick_file):
     process = HostProcess(
-        storage_connection, app_dir=SAMPLE, function_key=KEY, env={"SAMPLE_TICK_FILE": str(tick_file)}
+        storage_connection,
+        app_dir=SAMPLE,
+        function_key=KEY,
+        env={"SAMPLE_TICK_FILE": str(tick_file)},
     ).start()
     yield process
     process.stop()
@@ -167,12 +170,16 @@ async def test_suspend_and_resume(client):
     await asyncio.sleep(0.3)
     await client.suspend("suspended-1", "hold on")
     for _ in range(100):
-        if (await client.get_status("suspended-1")).runtime_status == OrchestrationRuntimeStatus.Suspended:
+        if (
+            await client.get_status("suspended-1")
+        ).runtime_status == OrchestrationRuntimeStatus.Suspended:
             break
         await asyncio.sleep(0.02)
     await client.raise_event("suspended-1", "approve", True)
     await asyncio.sleep(0.3)
-    assert (await client.get_status("suspended-1")).runtime_status == OrchestrationRuntimeStatus.Suspended
+    assert (
+        await client.get_status("suspended-1")
+    ).runtime_status == OrchestrationRuntimeStatus.Suspended
     await client.resume("suspended-1", "go")
     for _ in range(200):
         status = await client.get_status("suspended-1")
@@ -203,13 +210,17 @@ async def test_function_keys_and_routing(host):
     async with aiohttp.ClientSession() as anonymous:
         async with anonymous.post(f"{host.url}/api/start/fan_out", json={"n": 1}) as response:
             assert response.status == 401
-        async with anonymous.post(f"{host.url}/api/start/fan_out?code={KEY}", json={"n": 1}) as response:
+        async with anonymous.post(
+            f"{host.url}/api/start/fan_out?code={KEY}", json={"n": 1}
+        ) as response:
             assert response.status == 202
         async with anonymous.get(f"{host.url}/api/echo/a/b?q=1") as response:
             assert await response.text() == "GET a/b 1"
         async with anonymous.get(f"{host.url}/api/nothing-here") as response:
             assert response.status == 404
-        async with anonymous.get(f"{host.url}/api/start/fan_out", headers={"x-functions-key": KEY}) as response:
+        async with anonymous.get(
+            f"{host.url}/api/start/fan_out", headers={"x-functions-key": KEY}
+        ) as response:
             assert response.status == 405
         async with anonymous.post(
             f"{host.url}/durabletask/orchestrators/not_an_orchestrator", data=b""

@@ -19,13 +19,14 @@ class HostProcess:
         storage: str,
         *,
         app_dir: Path = ROOT,
+        port: int | None = None,
         table_prefix: str | None = None,
         task_hub: str | None = None,
         function_key: str | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         self.app_dir = app_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.function_key = function_key
         self.task_hub = task_hub or f"Hub{uuid.uuid4().hex[:10]}"
@@ -42,12 +43,25 @@ class HostProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HostProcess:
-        command = [sys.executable, "-m", "devhost", "--port", str(self.port), "--app-dir", str(self.app_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "devhost",
+            "--port",
+            str(self.port),
+            "--app-dir",
+            str(self.app_dir),
+        ]
         if self.function_key:
             command += ["--function-key", self.function_key]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             wait_for_port(self.port, timeout=60)

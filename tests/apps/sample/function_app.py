@@ -85,7 +85,9 @@ def explode(payload: None) -> None:
 @app.durable_client_input(client_name="client")
 async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     body = req.get_body()
-    instance_id = await client.start_new(req.route_params["name"], None, req.get_json() if body else None)
+    instance_id = await client.start_new(
+        req.route_params["name"], None, req.get_json() if body else None
+    )
     return client.create_check_status_response(req, instance_id)
 
 

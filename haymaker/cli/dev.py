@@ -1,0 +1,166 @@
+"""`haymaker dev`: Azurite from the project's node_modules plus the local host, started and
+stopped together."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+DEV_STORAGE = "UseDevelopmentStorage=true"
+AZURITE_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+
+
+class DevError(Exception):
+    pass
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _table_endpoint(storage: str) -> tuple[str, int] | None:
+    """Where a connection string's Table endpoint lives, if it is one we can probe."""
+    if storage.strip().lower() == DEV_STORAGE.lower():
+        return "127.0.0.1", AZURITE_PORTS["table"]
+    parts = dict(part.split("=", 1) for part in storage.split(";") if "=" in part)
+    endpoint = parts.get("TableEndpoint")
+    if endpoint:
+        parsed = urlparse(endpoint)
+        return parsed.hostname or "127.0.0.1", parsed.port or (
+            443 if parsed.scheme == "https" else 80
+        )
+    return None
+
+
+def configured_storage(app_dir: Path) -> str:
+    from devhost.config import load_local_settings
+
+    load_local_settings(app_dir)
+    return os.environ.get("AzureWebJobsStorage") or DEV_STORAGE
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> None:
+        if self.popen.poll() is not None:
+            return
+        os.killpg(self.popen.pid, sig)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+
+def start_azurite(app_dir: Path, data_dir: Path, log: Path) -> Process:
+    binary = app_dir / "node_modules" / ".bin" / "azurite"
+    if not binary.exists():
+        raise DevError(f"{binary} is missing: run `npm ci` (or `make install`) first")
+    busy = [name for name, port in AZURITE_PORTS.items() if _listening("127.0.0.1", port)]
+    if busy:
+        raise DevError(
+            f"ports for Azurite {busy} are taken by something that is not answering as "
+            "Azurite's Table service; free them or set AzureWebJobsStorage"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    popen = subprocess.Popen(
+        [
+            str(binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--queueHost",
+            "127.0.0.1",
+            "--tableHost",
+            "127.0.0.1",
+            "--location",
+            str(data_dir),
+            "--debug",
+            str(data_dir / "debug.log"),
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+            "--disableTelemetry",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _wait(lambda: _listening("127.0.0.1", AZURITE_PORTS["table"]), popen, "Azurite", log)
+    return Process("azurite", popen)
+
+
+def start_host(app_dir: Path, port: int, storage: str, log: Path) -> Process:
+    if _listening("127.0.0.1", port):
+        raise DevError(f"port {port} is taken; choose another with --port")
+    env = {**os.environ, "AzureWebJobsStorage": storage, "PYTHONUNBUFFERED": "1"}
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "devhost", "--port", str(port), "--app-dir", str(app_dir)],
+        cwd=app_dir,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api/health"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    _wait(healthy, popen, "the local host", log, timeout=90)
+    return Process("host", popen)
+
+
+def _wait(ready, popen: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if popen.poll() is not None or time.monotonic() > deadline:
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGKILL)
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise DevError(f"{what} did not start (log: {log}):\n{tail}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def dev_environment(app_dir: Path, port: int = 7071, *, reset: bool = False) -> Iterator[str]:
+    """Start Azurite (unless the configured storage already answers) and the local host;
+    yield the host's base URL; stop what was started, in reverse order."""
+    state = app_dir / ".haymaker"
+    if reset and (state / "azurite").exists():
+        shutil.rmtree(state / "azurite")
+    state.mkdir(exist_ok=True)
+    storage = configured_storage(app_dir)
+    started: list[Process] = []
+    try:
+        endpoint = _table_endpoint(storage)
+        if endpoint is not None and not _listening(*endpoint):
+            if storage.strip().lower() != DEV_STORAGE.lower():
+                raise DevError(f"storage at {endpoint[0]}:{endpoint[1]} does not answer")
+            started.append(start_azurite(app_dir, state / "azurite", state / "azurite.log"))
+        started.append(start_host(app_dir, port, storage, state / "host.log"))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in reversed(started):
+            process.stop(signal.SIGTERM if process.name == "host" else signal.SIGINT)

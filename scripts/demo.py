@@ -1,0 +1,39 @@
+"""`make demo`: start Azurite and the local host, deploy data-collector with item_count 50,
+show its progress live, print the final status and last log lines, then stop everything."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from haymaker.cli import _print_lines, _show_state, console, wait_until_settled
+from haymaker.cli.client import ApiClient, ApiError
+from haymaker.cli.dev import DevError, dev_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    port = int(os.environ.get("DEMO_PORT", "7071"))
+    try:
+        with dev_environment(ROOT, port) as url:
+            console.rule("Haymaker Functions demo")
+            console.print(f"Local host with Azurite at {url}/api")
+            client = ApiClient(url)
+            accepted = client.deploy("data-collector", {"item_count": 50, "goal": "Collect 50 data items"})
+            deployment_id = accepted["deployment_id"]
+            console.print(f"Deployed data-collector as [bold]{deployment_id}[/bold]")
+            state = wait_until_settled(client, deployment_id)
+            console.rule("Final status")
+            _show_state(state)
+            console.rule("Last log lines")
+            _print_lines(client.logs(deployment_id, tail=8)["items"])
+            return 0 if state["status"] == "completed" else 1
+    except (DevError, ApiError) as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
