@@ -21,7 +21,9 @@ def main() -> int:
             console.rule("Haymaker Functions demo")
             console.print(f"Local host with Azurite at {url}/api")
             client = ApiClient(url)
-            accepted = client.deploy("data-collector", {"item_count": 50, "goal": "Collect 50 data items"})
+            accepted = client.deploy(
+                "data-collector", {"item_count": 50, "goal": "Collect 50 data items"}
+            )
             deployment_id = accepted["deployment_id"]
             console.print(f"Deployed data-collector as [bold]{deployment_id}[/bold]")
             state = wait_until_settled(client, deployment_id)

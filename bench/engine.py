@@ -1,0 +1,126 @@
+"""Throughput of the local host's Durable engine for one orchestration instance, on Azurite.
+
+Prints sequential activities per second, fan-out/fan-in activities per second and storage
+round trips per durable step, each with its ratio to the target (higher is better for the
+first two, lower for the third). Targets: Durable's Azure Storage provider documents about 5
+sequential and 100 fan-out activities per second per instance; we aim for 50, 1,000 and 2.
+
+    .venv/bin/python bench/engine.py [--sequential 300] [--fan-out 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from devhost import loader  # noqa: E402
+from devhost.durable_store import DurableStore  # noqa: E402
+from devhost.engine import Engine  # noqa: E402
+
+SAMPLE_APP = ROOT / "tests" / "apps" / "sample"
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+TARGETS = {"sequential": 50.0, "fan_out": 1000.0, "round_trips": 2.0}
+
+
+def start_azurite() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            str(ROOT / "node_modules/.bin/azurite-table"),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+            "--disableTelemetry",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    connection = (
+        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+    )
+    return process, connection
+
+
+async def run_one(
+    engine: Engine, name: str, instance_id: str, payload: object
+) -> tuple[float, int]:
+    before = engine.store.round_trips
+    started = time.perf_counter()
+    await engine.start_instance(name, instance_id, json.dumps(payload))
+    async with asyncio.timeout(600):
+        instance = await engine.wait_for(instance_id, ("Completed", "Failed"))
+    elapsed = time.perf_counter() - started
+    if instance.status != "Completed":
+        raise SystemExit(f"{name} ended {instance.status}: {instance.output}")
+    return elapsed, engine.store.round_trips - before
+
+
+async def main(sequential: int, fan_out: int, concurrency: int) -> None:
+    process, connection = start_azurite()
+    try:
+        app = loader.load(SAMPLE_APP)
+        store = DurableStore(connection, "BenchHub")
+        engine = Engine(app, store, max_activities=concurrency, max_orchestrations=4)
+        await engine.start()
+        await run_one(engine, "sequence", "warm-up", {"n": 5})
+        seq_seconds, seq_trips = await run_one(engine, "sequence", "seq", {"n": sequential})
+        fan_seconds, _ = await run_one(engine, "fan_out", "fan", {"n": fan_out})
+        await engine.stop()
+        await store.close()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait()
+
+    seq_rate = sequential / seq_seconds
+    fan_rate = fan_out / fan_seconds
+    trips = seq_trips / sequential
+    print(f"engine benchmark: one instance, Azurite in memory, {os.cpu_count()} cores")
+    print(
+        f"  sequential activities/s   {seq_rate:8.1f}  ratio to target {seq_rate / TARGETS['sequential']:5.2f}"
+        f"  ({sequential} activities in {seq_seconds:.2f} s)"
+    )
+    print(
+        f"  fan-out activities/s      {fan_rate:8.1f}  ratio to target {fan_rate / TARGETS['fan_out']:5.2f}"
+        f"  ({fan_out} activities in {fan_seconds:.2f} s, {concurrency} at a time)"
+    )
+    print(
+        f"  round trips per step      {trips:8.2f}  ratio to target {trips / TARGETS['round_trips']:5.2f}"
+        "  (lower is better)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sequential", type=int, default=300)
+    parser.add_argument("--fan-out", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64, help="activities run at once")
+    args = parser.parse_args()
+    asyncio.run(main(args.sequential, args.fan_out, args.concurrency))
