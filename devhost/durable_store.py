@@ -1,22 +1,22 @@
 """Durable state of the local host in Table Storage (Azurite locally).
 
 One table per task hub, one partition per orchestration instance:
-- RowKey ``instance``: the instance (status, input, output, custom status, replay bookkeeping);
-- RowKey ``h-<execution>-<seq>``: its history events, current execution only visible;
-- RowKey ``m-<time>-<rand>``: its inbox, messages not yet applied (event raised, activity
-  result, terminate, ...).
+- RowKey ``instance``: the instance (status, input, output, custom status, replay bookkeeping)
+  and the *tail* of its history: the events not yet moved to a page;
+- RowKey ``h-<execution>-<page>``: full pages of history events of the current execution;
+- RowKey ``m-<seq>``: its inbox, numbered in the order they were written.
 
-Applying an episode is one entity-group transaction: the instance row (ETag-guarded), the new
-history rows and the deletion of the inbox rows it consumed. So a crash at any moment leaves
-either the old state with the messages still waiting, or the new state without them.
+An episode commits with one conditional write of the instance row (its ETag must still hold):
+the new events join the tail and `inbox_cursor` moves past the messages consumed. When the
+tail is full it becomes a page in the same entity-group transaction. So a crash at any moment
+leaves either the old state with its messages still waiting, or the new state, in which the
+messages at or below the cursor count as consumed (their rows are deleted later).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,14 +32,17 @@ INSTANCE_ROW = "instance"
 MAX_OPERATIONS = 100
 CHUNK = 30_000  # characters per string property (limit: 64 KiB of UTF-16)
 MAX_CHUNKS = 30  # ~900 K characters: under the 1 MiB entity limit
+PAGE_CHARS = 16_000  # a tail this long becomes a page (every commit rewrites the tail)
+ROW_CHARS = 600_000  # at most this much JSON in one page or message row
+TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
-def history_key(execution: int, seq: int) -> str:
-    return f"h-{execution:06d}-{seq:08d}"
+def page_key(execution: int, page: int) -> str:
+    return f"h-{execution:06d}-{page:06d}"
 
 
-def new_message_key() -> str:
-    return f"m-{time.time_ns():020d}-{os.urandom(4).hex()}"
+def message_key(seq: int) -> str:
+    return f"m-{seq:012d}"
 
 
 def _pack(prefix: str, text: str | None, row: dict[str, Any]) -> None:
@@ -55,11 +58,15 @@ def _pack(prefix: str, text: str | None, row: dict[str, Any]) -> None:
         row[f"{prefix}{index}"] = chunk
 
 
-def _unpack(prefix: str, row: dict[str, Any]) -> str | None:
+def _unpack(prefix: str, row: Any) -> str | None:
     count = row.get(f"{prefix}_n")
     if count is None:
         return None
     return "".join(row[f"{prefix}{index}"] for index in range(count))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 @dataclass
@@ -71,19 +78,20 @@ class Instance:
     created: datetime
     updated: datetime
     execution: int = 0
-    history_count: int = 0
     output: str | None = None
     custom_status: str | None = None
     parent_instance_id: str | None = None
     parent_task_id: int | None = None
     replay: dict[str, Any] = field(default_factory=dict)
+    pages: int = 0
+    tail: list[dict[str, Any]] = field(default_factory=list)
+    history_count: int = 0
+    inbox_cursor: int = 0
     etag: str | None = None
-
-    TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
     @property
     def terminal(self) -> bool:
-        return self.status in self.TERMINAL
+        return self.status in TERMINAL
 
     def to_row(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -94,7 +102,9 @@ class Instance:
             "created": self.created,
             "updated": self.updated,
             "execution": self.execution,
+            "pages": self.pages,
             "history_count": self.history_count,
+            "inbox_cursor": self.inbox_cursor,
         }
         if self.parent_instance_id is not None:
             row["parent_instance_id"] = self.parent_instance_id
@@ -102,7 +112,8 @@ class Instance:
         _pack("input", self.input, row)
         _pack("output", self.output, row)
         _pack("custom", self.custom_status, row)
-        _pack("replay", json.dumps(self.replay, separators=(",", ":")), row)
+        _pack("replay", _dumps(self.replay), row)
+        _pack("tail", _dumps(self.tail), row)
         return row
 
     @classmethod
@@ -115,17 +126,20 @@ class Instance:
             created=row["created"],
             updated=row["updated"],
             execution=row["execution"],
-            history_count=row["history_count"],
             output=_unpack("output", row),
             custom_status=_unpack("custom", row),
             parent_instance_id=row.get("parent_instance_id"),
             parent_task_id=row.get("parent_task_id"),
             replay=json.loads(_unpack("replay", row) or "{}"),
+            pages=row.get("pages", 0),
+            tail=json.loads(_unpack("tail", row) or "[]"),
+            history_count=row.get("history_count", 0),
+            inbox_cursor=row.get("inbox_cursor", 0),
             etag=row.metadata.get("etag"),
         )
 
     def replay_state(self, history: list[dict[str, Any]]) -> ReplayState:
-        """`replay` holds the driver's bookkeeping; the history lives in its own rows."""
+        """`replay` holds the driver's bookkeeping; the history lives in pages and the tail."""
         return ReplayState(
             instance_id=self.instance_id,
             name=self.name,
@@ -141,22 +155,61 @@ class Instance:
 
 @dataclass
 class Message:
-    key: str | None  # None: kept in memory only (a timer firing, re-derived after a crash)
-    kind: str  # event, task_completed, task_failed, sub_completed, sub_failed, terminate,
-    # suspend, resume
+    seq: int | None  # None: kept in memory only (a timer firing, re-derived after a crash)
+    kind: str  # event, task_completed, task_failed, sub_completed, sub_failed, timer_fired,
+    # terminate, suspend, resume
     body: dict[str, Any]
+    # Resolved once the message is stored; an episode may read it earlier, but commits only
+    # after it is stored.
+    stored: Any = field(default=None, compare=False, repr=False)
+    row: int | None = None  # the stored row holding it (messages stored together share one)
 
-    def to_row(self, instance_id: str) -> dict[str, Any]:
-        assert self.key is not None
-        row = {"PartitionKey": instance_id, "RowKey": self.key, "kind": self.kind}
-        _pack("body", json.dumps(self.body, separators=(",", ":")), row)
-        return row
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "body": self.body}
+
+
+def _message_rows(instance_id: str, messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages stored together go into as few rows as their size allows."""
+    rows, group, size = [], [], 0
+    for message in [*messages, None]:
+        text = _dumps(message.to_json()) if message is not None else ""
+        if group and (message is None or size + len(text) > ROW_CHARS):
+            first = group[0].seq
+            for member in group:
+                member.row = first
+            row: dict[str, Any] = {"PartitionKey": instance_id, "RowKey": message_key(first)}
+            _pack("batch", _dumps([m.to_json() for m in group]), row)
+            rows.append(row)
+            group, size = [], 0
+        if message is not None:
+            group.append(message)
+            size += len(text)
+    return rows
+
+
+@dataclass
+class CommitPlan:
+    """The rows one episode writes, computed while the instance is locked so they can be
+    written after it is released."""
+
+    row: dict[str, Any]
+    pages: list[dict[str, Any]]
 
     @classmethod
-    def from_row(cls, row: Any) -> Message:
-        return cls(
-            key=row["RowKey"], kind=row["kind"], body=json.loads(_unpack("body", row) or "{}")
-        )
+    def of(cls, instance: Instance) -> CommitPlan:
+        """Snapshot `instance`; a tail grown past a page moves into page rows first."""
+        pages = []
+        if len(_dumps(instance.tail)) > PAGE_CHARS:
+            for events in _split(instance.tail):
+                page: dict[str, Any] = {
+                    "PartitionKey": instance.instance_id,
+                    "RowKey": page_key(instance.execution, instance.pages + len(pages)),
+                }
+                _pack("e", _dumps(events), page)
+                pages.append(page)
+            instance.pages += len(pages)
+            instance.tail = []
+        return cls(row=instance.to_row(), pages=pages)
 
 
 class DurableStore:
@@ -174,19 +227,13 @@ class DurableStore:
         await self.table.close()
         await self.service.close()
 
-    # -- instances -------------------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------------------
 
     async def get(self, instance_id: str) -> Instance | None:
         try:
             return Instance.from_row(await self.table.get_entity(instance_id, INSTANCE_ROW))
         except ResourceNotFoundError:
             return None
-
-    async def create(self, instance: Instance) -> Instance:
-        """Create the instance row; raises ResourceExistsError if the id is taken."""
-        meta = await self.table.create_entity(instance.to_row())
-        instance.etag = meta.get("etag")
-        return instance
 
     async def query(self, filter_text: str = "RowKey eq @row", **parameters: Any) -> list[Instance]:
         rows = self.table.query_entities(
@@ -195,72 +242,91 @@ class DurableStore:
         return [Instance.from_row(row) async for row in rows]
 
     async def history(self, instance: Instance) -> list[dict[str, Any]]:
-        rows = self.table.query_entities(
-            "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end",
-            parameters={
-                "pk": instance.instance_id,
-                "first": history_key(instance.execution, 0),
-                "end": history_key(instance.execution, instance.history_count),
-            },
-        )
-        return [json.loads(_unpack("e", row) or "{}") async for row in rows]
+        events: list[dict[str, Any]] = []
+        if instance.pages:
+            rows = self.table.query_entities(
+                "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end",
+                parameters={
+                    "pk": instance.instance_id,
+                    "first": page_key(instance.execution, 0),
+                    "end": page_key(instance.execution, instance.pages),
+                },
+            )
+            async for row in rows:
+                events.extend(json.loads(_unpack("e", row) or "[]"))
+        return events + instance.tail
 
-    async def inbox(self, instance_id: str) -> list[Message]:
+    async def inbox(self, instance: Instance) -> tuple[list[Message], dict[int, int]]:
+        """Messages not consumed yet, in order, and every stored message row (its first and
+        last message numbers)."""
         rows = self.table.query_entities(
             "PartitionKey eq @pk and RowKey ge 'm-' and RowKey lt 'n'",
-            parameters={"pk": instance_id},
+            parameters={"pk": instance.instance_id},
         )
-        return [Message.from_row(row) async for row in rows]
+        waiting: list[Message] = []
+        stored: dict[int, int] = {}
+        async for row in rows:
+            first = int(row["RowKey"][2:])
+            batch = json.loads(_unpack("batch", row) or "[]")
+            stored[first] = max((item["seq"] for item in batch), default=first)
+            waiting += [
+                Message(item["seq"], item["kind"], item["body"], row=first)
+                for item in batch
+                if item["seq"] > instance.inbox_cursor
+            ]
+        return waiting, stored
 
-    async def post(self, instance_id: str, message: Message) -> None:
-        await self.table.upsert_entity(message.to_row(instance_id), mode=UpdateMode.REPLACE)
+    # -- writes ----------------------------------------------------------------------------
+
+    async def create(self, instance: Instance) -> Instance:
+        """Create the instance row; raises ResourceExistsError if the id is taken."""
+        meta = await self.table.create_entity(instance.to_row())
+        instance.etag = meta.get("etag")
+        return instance
+
+    async def post(self, instance_id: str, messages: list[Message]) -> None:
+        """Store messages together: usually one row, so one write."""
         self.round_trips += 1
+        for row in _message_rows(instance_id, messages):
+            await self.table.upsert_entity(row, mode=UpdateMode.REPLACE)
 
-    async def commit(
-        self,
-        instance: Instance,
-        new_events: list[dict[str, Any]],
-        consumed: list[Message],
-        *,
-        first_seq: int,
-    ) -> None:
-        """Apply an episode. History rows that do not fit go first, in their own transactions
-        (invisible until `history_count` moves past them); the final transaction carries the
-        rest, the ETag-guarded instance row and the deletion of the consumed messages, so the
-        commit is atomic. Callers consume few enough messages for that to fit."""
-        history_rows = []
-        for offset, event in enumerate(new_events):
-            row: dict[str, Any] = {
-                "PartitionKey": instance.instance_id,
-                "RowKey": history_key(instance.execution, first_seq + offset),
-            }
-            _pack("e", json.dumps(event, separators=(",", ":")), row)
-            history_rows.append(("upsert", row, {"mode": UpdateMode.REPLACE}))
-        if instance.etag:
-            options = {
-                "mode": UpdateMode.REPLACE,
-                "etag": instance.etag,
-                "match_condition": MatchConditions.IfNotModified,
-            }
-            instance_op = ("update", instance.to_row(), options)
-        else:
-            instance_op = ("upsert", instance.to_row(), {"mode": UpdateMode.REPLACE})
-        final = [instance_op] + [
-            ("delete", {"PartitionKey": instance.instance_id, "RowKey": message.key})
-            for message in consumed
-            if message.key
-        ]
-        if len(final) > MAX_OPERATIONS:
-            raise ValueError("an episode consumed more messages than one transaction holds")
-        split = max(0, len(history_rows) - (MAX_OPERATIONS - len(final)))
-        for start in range(0, split, MAX_OPERATIONS):
-            await self.table.submit_transaction(
-                history_rows[start : min(split, start + MAX_OPERATIONS)]
+    async def commit(self, plan: CommitPlan, etag: str | None) -> str | None:
+        """Write a prepared commit if `etag` still holds (ResourceModifiedError otherwise);
+        returns the new ETag. Pages but the last are written first: invisible until the
+        instance row's page count covers them; the last goes with the row, atomically."""
+        self.round_trips += 1
+        options = {
+            "mode": UpdateMode.REPLACE,
+            "etag": etag,
+            "match_condition": MatchConditions.IfNotModified,
+        }
+        if not plan.pages:
+            meta = await self.table.update_entity(plan.row, **options)
+            return meta.get("etag")
+        for page in plan.pages[:-1]:
+            await self.table.upsert_entity(page, mode=UpdateMode.REPLACE)
+        result = await self.table.submit_transaction(
+            [
+                ("upsert", plan.pages[-1], {"mode": UpdateMode.REPLACE}),
+                ("update", plan.row, options),
+            ]
+        )
+        return result[1].get("etag")
+
+    async def delete_message_rows(self, instance_id: str, rows: list[int]) -> None:
+        await self._delete(instance_id, [message_key(row) for row in rows])
+
+    async def delete_old_history(self, instance_id: str, execution: int) -> None:
+        """After continue-as-new: drop the pages of earlier executions."""
+        rows = [
+            row["RowKey"]
+            async for row in self.table.query_entities(
+                "PartitionKey eq @pk and RowKey ge 'h-' and RowKey lt @current",
+                parameters={"pk": instance_id, "current": page_key(execution, 0)},
+                select=["RowKey"],
             )
-        late = history_rows[split:]
-        result = await self.table.submit_transaction([*late, *final])
-        instance.etag = result[len(late)].get("etag")
-        self.round_trips += 1 + -(-split // MAX_OPERATIONS)
+        ]
+        await self._delete(instance_id, rows)
 
     async def purge(self, instance_id: str) -> int:
         rows = [
@@ -279,17 +345,17 @@ class DurableStore:
                 [("delete", {"PartitionKey": instance_id, "RowKey": key}) for key in chunk]
             )
 
-    async def delete_old_history(self, instance_id: str, execution: int) -> None:
-        """After continue-as-new: drop history rows of earlier executions."""
-        rows = [
-            row["RowKey"]
-            async for row in self.table.query_entities(
-                "PartitionKey eq @pk and RowKey ge 'h-' and RowKey lt @current",
-                parameters={"pk": instance_id, "current": history_key(execution, 0)},
-                select=["RowKey"],
-            )
-        ]
-        await self._delete(instance_id, rows)
+
+def _split(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    pages, current, size = [], [], 0
+    for event in events:
+        length = len(_dumps(event)) + 1
+        if current and size + length > ROW_CHARS:
+            pages.append(current)
+            current, size = [], 0
+        current.append(event)
+        size += length
+    return [*pages, current] if current else pages
 
 
 def utc_now() -> datetime:

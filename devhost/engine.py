@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import json
 import logging
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +26,7 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from devhost import speedups
-from devhost.durable_store import DurableStore, Instance, Message, new_message_key, utc_now
+from devhost.durable_store import CommitPlan, DurableStore, Instance, Message, utc_now
 from devhost.invoke import invoke_activity
 from devhost.loader import FunctionApp
 from devhost.replay import (
@@ -42,8 +45,8 @@ from devhost.replay import (
 
 logger = logging.getLogger("devhost.engine")
 
-# Messages consumed per episode: their deletions must fit in the commit transaction.
-MAX_MESSAGES_PER_EPISODE = 60
+# Messages applied in one episode, at most.
+MAX_MESSAGES_PER_EPISODE = 1000
 LIVE = ("Pending", "Running", "Suspended")
 _CONTROL = ("terminate", "suspend", "resume")
 
@@ -69,8 +72,26 @@ class _Runtime:
     instance: Instance
     replay: OrchestrationReplay | None = None
     pending: list[Message] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)  # numbers of stored messages in `pending`
     finished_tasks: set[int] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    running_activities: int = 0
+    last_episode_seconds: float = 0.0
+    etag: str | None = None  # of the last commit written
+    durable: Instance | None = None  # the instance as last written
+    committing: asyncio.Task[None] | None = None  # the last commit queued
+    broken: bool = False  # a commit failed: this runtime is stale
+
+    def __post_init__(self) -> None:
+        self.etag = self.instance.etag
+        self.durable = dataclasses.replace(self.instance, tail=[], replay={})
+
+    def receive(self, message: Message) -> None:
+        if message.seq is not None:
+            if message.seq in self.seen or message.seq <= self.instance.inbox_cursor:
+                return
+            self.seen.add(message.seq)
+        self.pending.append(message)
 
 
 @dataclass(order=True)
@@ -114,6 +135,15 @@ class Engine:
         self._timer_changed = asyncio.Event()
         self._seq = itertools.count()
         self._tasks: list[asyncio.Task[None]] = []
+        # Per instance: the next message number, and messages waiting to be stored. One
+        # flush at a time per instance, so messages land, and are consumed, in number order.
+        self._next_seq: dict[str, int] = {}
+        self._outbox: dict[str, list[Message]] = {}
+        self._rows: dict[str, dict[int, int]] = {}  # stored message rows: first -> last number
+        self._background: set[asyncio.Task[Any]] = set()
+        # Sync activities and replays get thread pools of their own, so neither starves the other.
+        self._activity_threads = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
+        self._replay_threads = ThreadPoolExecutor(max_orchestrations, thread_name_prefix="replay")
         self.episodes = 0
         self.activities_run = 0
 
@@ -132,12 +162,21 @@ class Engine:
         ]
 
     async def stop(self) -> None:
+        """Stop working; commits already queued are written first."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+        commits = [r.committing for r in self._runtimes.values() if r.committing is not None]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*commits, return_exceptions=True), 10)
+        tasks = [*self._tasks, *self._background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        self._activity_threads.shutdown(wait=False, cancel_futures=True)
+        self._replay_threads.shutdown(wait=False, cancel_futures=True)
 
     async def _recover(self) -> None:
         """Rebuild in-memory work from storage: every live instance's open activities,
@@ -169,6 +208,7 @@ class Engine:
                 continue
             if kind == EventType.TASK_SCHEDULED:
                 call = ActivityCall(event_id, event["Name"], event.get("Input") or "null")
+                runtime.running_activities += 1
                 self._work.put_nowait(_Work(instance.instance_id, instance.execution, call))
             elif kind == EventType.TIMER_CREATED and event_id not in cancelled:
                 fire_at = datetime.fromisoformat(event["FireAt"].replace("Z", "+00:00"))
@@ -216,6 +256,7 @@ class Engine:
         except ResourceExistsError:
             raise InstanceExists(f"An instance with ID '{instance_id}' already exists.") from None
         self._runtimes[instance_id] = _Runtime(instance)
+        self._next_seq[instance_id] = 1
         self._schedule(instance_id)
         return instance
 
@@ -236,10 +277,16 @@ class Engine:
         await self._post(instance_id, "resume", {"reason": reason})
 
     async def get(self, instance_id: str) -> Instance | None:
+        """The instance as last written to storage."""
         runtime = self._runtimes.get(instance_id)
         if runtime is not None:
-            return runtime.instance
+            return runtime.durable
         return await self.store.get(instance_id)
+
+    async def _current(self, instance_id: str) -> Instance | None:
+        """The instance as this host last changed it (its commit may still be in flight)."""
+        runtime = await self._load(instance_id)
+        return runtime.instance if runtime is not None else None
 
     async def history(self, instance: Instance) -> list[dict[str, Any]]:
         runtime = self._runtimes.get(instance.instance_id)
@@ -257,7 +304,7 @@ class Engine:
         return await self.store.purge(instance_id)
 
     async def _live_instance(self, instance_id: str) -> Instance:
-        instance = await self.get(instance_id)
+        instance = await self._current(instance_id)
         if instance is None:
             raise InstanceNotFound(f"No instance with ID '{instance_id}' found.")
         if instance.terminal:
@@ -273,16 +320,64 @@ class Engine:
                 runtime.pending.clear()
 
     async def _post(
-        self, instance_id: str, kind: str, body: dict[str, Any], durable: bool = True
-    ) -> None:
-        message = Message(new_message_key() if durable else None, kind, body)
-        if durable:
-            await self.store.post(instance_id, message)
-        runtime = self._runtimes.get(instance_id) or await self._load(instance_id)
+        self,
+        instance_id: str,
+        kind: str,
+        body: dict[str, Any],
+        durable: bool = True,
+        wait: bool = True,
+    ) -> asyncio.Future[None] | None:
+        """Deliver a message to an instance: stored first (unless `durable` is False), then
+        queued for its next episode. Messages posted together are stored together."""
+        runtime = await self._load(instance_id)
         if runtime is None:
-            return
-        runtime.pending.append(message)
+            return None
+        if not durable:
+            runtime.receive(Message(None, kind, body))
+            self._schedule(instance_id)
+            return None
+        seq = self._next_seq[instance_id]
+        self._next_seq[instance_id] = seq + 1
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        message = Message(seq, kind, body, stored)
+        outbox = self._outbox.setdefault(instance_id, [])
+        outbox.append(message)
+        if len(outbox) == 1:
+            self._spawn(self._flush(instance_id))
+        # The next episode may start while the message is being stored; it will not commit
+        # before the message is stored.
+        runtime.receive(message)
         self._schedule(instance_id)
+        if wait:
+            await asyncio.shield(stored)
+        return stored
+
+    async def _flush(self, instance_id: str) -> None:
+        outbox = self._outbox[instance_id]
+        while outbox:
+            batch = outbox[:1000]
+            try:
+                await self.store.post(instance_id, batch)
+            except Exception as exc:
+                for message in batch:
+                    message.stored.set_exception(exc)
+            else:
+                rows = self._rows.setdefault(instance_id, {})
+                for message in batch:
+                    assert message.row is not None
+                    assert message.seq is not None
+                    rows[message.row] = max(rows.get(message.row, 0), message.seq)
+                runtime = self._runtimes.get(instance_id)
+                for message in batch:
+                    if runtime is not None:
+                        runtime.receive(message)  # a runtime reloaded meanwhile may lack it
+                    message.stored.set_result(None)
+            del outbox[: len(batch)]
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- orchestration episodes ------------------------------------------------------------
 
@@ -311,13 +406,32 @@ class Engine:
         if instance is None:
             return None
         runtime = _Runtime(instance)
-        if instance.history_count:
-            history = await self.store.history(instance)
+        history = await self.store.history(instance)
+        if history:
             handle = self.app.orchestrators[instance.name].handle
             runtime.replay = OrchestrationReplay(handle, instance.replay_state(history))
             runtime.finished_tasks = _finished_tasks(history)
-        runtime.pending = await self.store.inbox(instance_id)
+        waiting, rows = await self.store.inbox(instance)
+        for message in waiting:
+            runtime.receive(message)
+        self._rows.setdefault(instance_id, {}).update(rows)
+        self._delete_consumed_rows(instance)
+        highest = max([instance.inbox_cursor, *rows.values()])
+        self._next_seq[instance_id] = max(self._next_seq.get(instance_id, 1), highest + 1)
         return self._runtimes.setdefault(instance_id, runtime)
+
+    def _delete_consumed_rows(self, instance: Instance, everything: bool = False) -> None:
+        """Rows of consumed messages are dead weight; losing this cleanup only costs storage."""
+        rows = self._rows.get(instance.instance_id, {})
+        done = [row for row, last in rows.items() if everything or last <= instance.inbox_cursor]
+        for row in done:
+            del rows[row]
+        if done:
+            self._spawn(self._delete_rows(instance.instance_id, done))
+
+    async def _delete_rows(self, instance_id: str, rows: list[int]) -> None:
+        with contextlib.suppress(HttpResponseError):
+            await self.store.delete_message_rows(instance_id, rows)
 
     async def _process(self, instance_id: str) -> None:
         runtime = await self._load(instance_id)
@@ -338,6 +452,7 @@ class Engine:
                     return
                 consumed = [control]
             else:
+                await self._gather_results(runtime)
                 consumed = _next_batch(runtime.pending)
                 control = next((m for m in consumed if m.kind in _CONTROL), None)
                 if control is not None:
@@ -364,14 +479,24 @@ class Engine:
                         instance.input,
                         instance.parent_instance_id,
                     )
-                if started:
-                    episodes.append(runtime.replay.start(now))
-                if events:
-                    episodes.extend(runtime.replay.deliver(events, now))
+                began = time.perf_counter()
+                # Replays run on a worker thread, as the Python worker runs orchestrators, so
+                # the loop keeps storing messages and serving requests meanwhile.
+                episodes = await asyncio.get_running_loop().run_in_executor(
+                    self._replay_threads, _replay, runtime.replay, started, events, now
+                )
+                runtime.last_episode_seconds = time.perf_counter() - began
                 instance.status = "Running"
-            await self._commit(runtime, episodes, consumed, now)
+            self._commit(runtime, episodes, consumed, now)
             if runtime.pending:
                 self._schedule(instance_id)
+
+    async def _gather_results(self, runtime: _Runtime) -> None:
+        """With many activities still running, wait as long as the last episode took before
+        replaying, so that replays, whose cost grows with the history, take bigger batches."""
+        running = runtime.running_activities
+        if running > 1 and len(runtime.pending) < min(running, MAX_MESSAGES_PER_EPISODE):
+            await asyncio.sleep(min(runtime.last_episode_seconds, 0.25))
 
     def _events(self, runtime: _Runtime, messages: list[Message]) -> list[dict[str, Any]]:
         execution, now, events = runtime.instance.execution, self.clock(), []
@@ -386,6 +511,8 @@ class Engine:
             if body.get("execution") != execution or task_id in runtime.finished_tasks:
                 continue  # from an earlier execution, or a duplicate of a result already applied
             runtime.finished_tasks.add(task_id)
+            if message.kind in ("task_completed", "task_failed"):
+                runtime.running_activities = max(0, runtime.running_activities - 1)
             if message.kind == "task_completed":
                 events.append(task_completed(task_id, body["result"], now))
             elif message.kind == "task_failed":
@@ -400,58 +527,96 @@ class Engine:
                 events.append(timer_fired(task_id, datetime.fromisoformat(body["fire_at"]), now))
         return events
 
-    async def _commit(
+    def _commit(
         self, runtime: _Runtime, episodes: list[Episode], consumed: list[Message], now: datetime
     ) -> None:
+        """Apply an episode to the in-memory instance, start the work it asked for, and queue
+        its commit behind the instance's previous one. Commits are written in order; the next
+        episode may replay meanwhile, so a slow write and a slow replay overlap."""
         instance, replay = runtime.instance, runtime.replay
-        first_seq = instance.history_count
-        new_events = replay.history[first_seq:] if replay is not None else []
+        new_events = replay.history[instance.history_count :] if replay is not None else []
         done = next((episode for episode in episodes if episode.done), None)
         continued = done is not None and done.continue_as_new is not None
         for episode in episodes:
             if episode.custom_status is not None:
                 instance.custom_status = json.dumps(episode.custom_status)
+        consumed_seqs = [m.seq for m in consumed if m.seq is not None]
+        if consumed_seqs:
+            instance.inbox_cursor = max(instance.inbox_cursor, *consumed_seqs)
         instance.updated = now
         if continued:
             instance.execution += 1
-            instance.history_count = 0
             instance.input = done.continue_as_new
-            instance.replay = {}
-            new_events = []
+            instance.replay, instance.tail, instance.pages, instance.history_count = {}, [], 0, 0
         else:
             if replay is not None:
+                instance.tail.extend(new_events)
                 instance.history_count = len(replay.history)
-                snapshot = replay.snapshot().to_json()
-                snapshot.pop("history")
-                instance.replay = snapshot
+                instance.replay = replay.bookkeeping()
             if done is not None and done.error is not None:
                 instance.status, instance.output = "Failed", json.dumps(done.error)
             elif done is not None:
                 instance.status, instance.output = "Completed", json.dumps(done.output)
-        try:
-            await self.store.commit(instance, new_events, consumed, first_seq=first_seq)
-        except HttpResponseError:
-            # The commit did not land: forget what this episode did and replay from storage.
-            self._runtimes.pop(instance.instance_id, None)
-            raise
-        self.episodes += len(episodes)
-        consumed_keys = {id(message) for message in consumed}
-        runtime.pending = [m for m in runtime.pending if id(m) not in consumed_keys]
+            # Start the work this episode asked for while its commit is written. If the commit
+            # fails or the host dies first, the episode is replayed and the work is asked for
+            # again: activities are at-least-once, and results already in are not run again.
+            for episode in episodes:
+                self._dispatch(runtime, episode)
+        plan = CommitPlan.of(instance)
+        snapshot = dataclasses.replace(instance, tail=[], replay={})
+        consumed_ids = {id(message) for message in consumed}
+        runtime.pending = [m for m in runtime.pending if id(m) not in consumed_ids]
+        runtime.seen.difference_update(consumed_seqs)
         if continued:
             runtime.replay, runtime.finished_tasks = None, set()
-            asyncio.get_running_loop().create_task(
-                self.store.delete_old_history(instance.instance_id, instance.execution)
-            )
-            self._schedule(instance.instance_id)
-            return
-        for episode in episodes:
-            self._dispatch(instance, episode)
-        if instance.terminal:
-            self._drop_timers(instance.instance_id)
-            await self._notify_parent(instance)
+        runtime.committing = asyncio.get_running_loop().create_task(
+            self._write(runtime, plan, snapshot, runtime.committing, consumed, continued)
+        )
+        self.episodes += len(episodes)
 
-    def _dispatch(self, instance: Instance, episode: Episode) -> None:
+    async def _write(
+        self,
+        runtime: _Runtime,
+        plan: CommitPlan,
+        snapshot: Instance,
+        previous: asyncio.Task[None] | None,
+        consumed: list[Message],
+        continued: bool,
+    ) -> None:
+        instance_id = snapshot.instance_id
+        if previous is not None:
+            await previous
+        if runtime.broken:
+            return
+        try:
+            # The commit records the consumed messages as history events, so it need not wait
+            # for their own rows: a row that lands later is at or below the cursor, i.e. spent.
+            runtime.etag = await self.store.commit(plan, runtime.etag)
+        except Exception:
+            # The commit did not land: drop this runtime (and the commits queued behind it)
+            # and replay from storage.
+            logger.exception("orchestration instance %s: commit failed; reloading", instance_id)
+            runtime.broken = True
+            if self._runtimes.get(instance_id) is runtime:
+                del self._runtimes[instance_id]
+            await asyncio.sleep(0.5)
+            self._schedule(instance_id)
+            return
+        runtime.durable = snapshot
+        self._delete_consumed_rows(snapshot)
+        if continued:
+            self._spawn(self.store.delete_old_history(instance_id, snapshot.execution))
+            self._schedule(instance_id)
+        elif snapshot.terminal:
+            self._drop_timers(instance_id)
+            await self._notify_parent(snapshot)
+
+    def _dispatch(self, runtime: _Runtime, episode: Episode) -> None:
+        instance = runtime.instance
         for call in episode.activities:
+            if call.task_id in runtime.finished_tasks:
+                continue  # its result is already in (stored before a crash lost the scheduling)
+            runtime.running_activities += 1
             self._work.put_nowait(_Work(instance.instance_id, instance.execution, call))
         for timer in episode.timers:
             self._add_timer(instance.instance_id, instance.execution, timer.timer_id, timer.fire_at)
@@ -461,11 +626,8 @@ class Engine:
             asyncio.get_running_loop().create_task(self._start_child(instance, sub))
 
     async def _drop_messages(self, runtime: _Runtime) -> None:
-        stale, runtime.pending = runtime.pending, []
-        for message in stale:
-            if message.key:
-                with contextlib.suppress(HttpResponseError):
-                    await self.store.table.delete_entity(runtime.instance.instance_id, message.key)
+        runtime.pending = []
+        self._delete_consumed_rows(runtime.instance, everything=True)
 
     # -- sub-orchestrations ----------------------------------------------------------------
 
@@ -532,7 +694,7 @@ class Engine:
                 self._work.put_nowait(work)
 
     async def _run_activity(self, work: _Work) -> None:
-        instance = await self.get(work.instance_id)
+        instance = await self._current(work.instance_id)
         if instance is None or instance.terminal or instance.execution != work.execution:
             return
         activity = self.app.activities.get(work.call.name)
@@ -546,19 +708,33 @@ class Engine:
                 work.instance_id, "task_failed", {**body, "reason": reason, "details": ""}
             )
             return
-        outcome = await invoke_activity(activity, work.call.input)
+        outcome = await invoke_activity(activity, work.call.input, self._activity_threads)
         self.activities_run += 1
         if outcome.ok:
-            await self._post(work.instance_id, "task_completed", {**body, "result": outcome.result})
+            kind, result = "task_completed", {**body, "result": outcome.result}
         else:
             logger.warning(
                 "activity %s of %s failed: %s", work.call.name, work.instance_id, outcome.reason
             )
-            await self._post(
-                work.instance_id,
+            kind, result = (
                 "task_failed",
                 {**body, "reason": outcome.reason, "details": outcome.details},
             )
+        # Move on while the result is stored; if storing fails, the activity runs again.
+        stored = await self._post(work.instance_id, kind, result, wait=False)
+        if stored is not None:
+            stored.add_done_callback(lambda done: self._retry_unstored(done, work))
+
+    def _retry_unstored(self, stored: asyncio.Future[None], work: _Work) -> None:
+        if not stored.cancelled() and stored.exception() is None:
+            return
+        runtime = self._runtimes.get(work.instance_id)
+        if runtime is not None and work.call.task_id in runtime.finished_tasks:
+            return  # applied anyway: an episode consumed it and its commit holds it
+        logger.warning(
+            "result of %s for %s was not stored; running it again", work.call.name, work.instance_id
+        )
+        self._work.put_nowait(work)
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -609,6 +785,15 @@ class Engine:
             if instance is not None and instance.status in statuses:
                 return instance
             await asyncio.sleep(0.02)
+
+
+def _replay(
+    replay: OrchestrationReplay, started: bool, events: list[dict[str, Any]], now: datetime
+) -> list[Episode]:
+    episodes = [replay.start(now)] if started else []
+    if events:
+        episodes.extend(replay.deliver(events, now))
+    return episodes
 
 
 def _next_batch(pending: list[Message]) -> list[Message]:

@@ -4,8 +4,10 @@ worker's activity converter, call the function (sync ones on a thread), encode t
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import traceback
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +38,17 @@ def encode_output(value: Any) -> str:
     return ActivityTriggerConverter.encode(value, expected_type=None).value
 
 
-async def invoke_activity(activity: ActivityFunction, input_text: str) -> ActivityOutcome:
+async def invoke_activity(
+    activity: ActivityFunction, input_text: str, executor: Executor | None = None
+) -> ActivityOutcome:
+    """Run one activity; a sync one on `executor` (default: the loop's thread pool)."""
     try:
         argument = decode_input(input_text)
         if inspect.iscoroutinefunction(activity.fn):
             value = await activity.fn(**{activity.input_param: argument})
         else:
-            value = await asyncio.to_thread(activity.fn, **{activity.input_param: argument})
+            call = functools.partial(activity.fn, **{activity.input_param: argument})
+            value = await asyncio.get_running_loop().run_in_executor(executor, call)
             if inspect.isawaitable(value):
                 value = await value
         return ActivityOutcome(result=encode_output(value))

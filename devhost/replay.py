@@ -229,13 +229,6 @@ class ReplayState:
     cancelled: list[int] = field(default_factory=list)
     retries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ReplayState:
-        return cls(**data)
-
 
 class OrchestrationReplay:
     """One instance's history and the bookkeeping to drive its orchestrator function."""
@@ -330,10 +323,16 @@ class OrchestrationReplay:
         history.append(_event(EventType.ORCHESTRATOR_COMPLETED, now))
         return episode
 
-    def snapshot(self) -> ReplayState:
-        """The state to persist: everything `OrchestrationReplay(handle, state)` resumes from."""
+    def bookkeeping(self) -> dict[str, Any]:
+        """What to persist besides the history to resume with `OrchestrationReplay(handle,
+        ReplayState(..., history=history, **bookkeeping))`."""
         self.state.retries = {str(key): asdict(retry) for key, retry in self._retries.items()}
-        return self.state
+        return {
+            "next_id": self.state.next_id,
+            "leaf_ids": self.state.leaf_ids,
+            "cancelled": self.state.cancelled,
+            "retries": self.state.retries,
+        }
 
     def _advance_retry(self, event: dict[str, Any], now: datetime, episode: Episode) -> None:
         retry = self._retry_for(event)
