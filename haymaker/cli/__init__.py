@@ -44,7 +44,7 @@ def _client() -> ApiClient:
 
 
 def _fail(exc: ApiError) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {exc}")
+    errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -347,7 +347,7 @@ def dev(
             while True:
                 time.sleep(3600)
     except DevError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("stopped")

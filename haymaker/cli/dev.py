@@ -144,13 +144,16 @@ def _wait(ready, popen: subprocess.Popen[bytes], what: str, log: Path, timeout: 
 
 
 @contextmanager
-def dev_environment(app_dir: Path, port: int = 7071, *, reset: bool = False) -> Iterator[str]:
+def dev_environment(
+    app_dir: Path, port: int = 7071, *, reset: bool = False, state_dir: Path | None = None
+) -> Iterator[str]:
     """Start Azurite (unless the configured storage already answers) and the local host;
-    yield the host's base URL; stop what was started, in reverse order."""
-    state = app_dir / ".haymaker"
+    yield the host's base URL; stop what was started, in reverse order. Logs and Azurite's
+    data live in `state_dir` (default: .haymaker/ in the app)."""
+    state = state_dir or app_dir / ".haymaker"
     if reset and (state / "azurite").exists():
         shutil.rmtree(state / "azurite")
-    state.mkdir(exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
     storage = configured_storage(app_dir)
     started: list[Process] = []
     try:

@@ -94,8 +94,16 @@ class Workload(ABC):
 
 @cache
 def _load_manifest(cls: type[Workload]) -> WorkloadManifest:
-    package = sys.modules[cls.__module__].__package__ or cls.__module__
-    path = resources.files(package) / cls.manifest_file
+    """The manifest beside the class's module, or beside the nearest base class's."""
+    for klass in cls.__mro__:
+        if not (isinstance(klass, type) and issubclass(klass, Workload)) or klass is Workload:
+            continue
+        package = sys.modules[klass.__module__].__package__ or klass.__module__
+        path = resources.files(package) / cls.manifest_file
+        if path.is_file():
+            break
+    else:
+        raise ValueError(f"{cls.__qualname__} has no {cls.manifest_file} beside its module")
     manifest = WorkloadManifest.from_yaml(path.read_text(encoding="utf-8"), str(path))
     if not manifest.phases:
         raise ValueError(f"{path}: a workload must declare its phases")
