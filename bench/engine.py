@@ -18,9 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,46 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from devhost import loader  # noqa: E402
+from devhost.azurite import Azurite  # noqa: E402
 from devhost.durable_store import DurableStore  # noqa: E402
 from devhost.engine import Engine  # noqa: E402
 
 SAMPLE_APP = ROOT / "tests" / "apps" / "sample"
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 TARGETS = {"sequential": 50.0, "fan_out": 1000.0, "round_trips": 2.0}
-
-
-def start_azurite() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            str(ROOT / "node_modules/.bin/azurite-table"),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(port),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--silent",
-            "--disableTelemetry",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(400):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    connection = (
-        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KEY};"
-        f"TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-    )
-    return process, connection
 
 
 async def run_one(
@@ -86,7 +49,8 @@ async def run_one(
 
 
 async def main(sequential: int, long: int, fan_out: int, concurrency: int) -> None:
-    process, connection = start_azurite()
+    azurite = Azurite(ROOT).start()
+    connection = azurite.connection_string
     try:
         app = loader.load(SAMPLE_APP)
         store = DurableStore(connection, "BenchHub")
@@ -99,8 +63,7 @@ async def main(sequential: int, long: int, fan_out: int, concurrency: int) -> No
         await engine.stop()
         await store.close()
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait()
+        azurite.stop()
 
     rows = [
         (

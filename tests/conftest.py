@@ -72,3 +72,13 @@ def registry():
     registry = get_registry()
     registry.add(FlakyWorkload)
     return registry
+
+
+@pytest.fixture(scope="module")
+def app_host(storage_connection):
+    """The real app on the local host, in a subprocess, for the tests of one module."""
+    from tests.support.host import HostProcess
+
+    process = HostProcess(storage_connection).start()
+    yield process
+    process.stop()

@@ -8,16 +8,12 @@ from collections import Counter
 import aiohttp
 import pytest
 
-from tests.support.host import HostProcess
-
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def host(storage_connection):
-    process = HostProcess(storage_connection).start()
-    yield process
-    process.stop()
+def host(app_host):
+    return app_host
 
 
 @pytest.fixture

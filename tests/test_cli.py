@@ -9,14 +9,11 @@ from typer.testing import CliRunner
 from haymaker.cli import app
 from haymaker.cli.dev import dev_environment
 from tests.support.azurite import ROOT, free_port
-from tests.support.host import HostProcess
 
 
 @pytest.fixture(scope="module")
-def host(storage_connection):
-    process = HostProcess(storage_connection).start()
-    yield process
-    process.stop()
+def host(app_host):
+    return app_host
 
 
 @pytest.fixture

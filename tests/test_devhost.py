@@ -54,6 +54,15 @@ async def client(host):
     http_utils._client_session = None
 
 
+async def until(client, instance_id, status, attempts=200):
+    for _ in range(attempts):
+        current = await client.get_status(instance_id)
+        if current.runtime_status == status:
+            return current
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{instance_id} is {current.runtime_status}, not {status}")
+
+
 async def start(http, host, name, body=None):
     async with http.post(f"{host.url}/api/start/{name}", json=body) as response:
         assert response.status == 202, await response.text()
@@ -135,11 +144,8 @@ async def test_durable_client_start_status_event_terminate_purge(client, host):
     with pytest.raises(Exception, match="already exists"):
         await client.start_new("approval", "approval-1", None)
     await client.raise_event(instance_id, "approve", {"by": "me"})
-    for _ in range(200):
-        status = await client.get_status(instance_id, show_history=True, show_history_output=True)
-        if status.runtime_status == OrchestrationRuntimeStatus.Completed:
-            break
-        await asyncio.sleep(0.02)
+    await until(client, instance_id, OrchestrationRuntimeStatus.Completed)
+    status = await client.get_status(instance_id, show_history=True, show_history_output=True)
     assert status.output == {"approved": {"by": "me"}}
     assert any(e["EventType"] == "EventRaised" for e in status.historyEvents)
     with pytest.raises(Exception, match="gone"):
@@ -147,11 +153,7 @@ async def test_durable_client_start_status_event_terminate_purge(client, host):
 
     await client.start_new("approval", "approval-2", None)
     await client.terminate("approval-2", "no longer needed")
-    for _ in range(200):
-        status = await client.get_status("approval-2")
-        if status.runtime_status == OrchestrationRuntimeStatus.Terminated:
-            break
-        await asyncio.sleep(0.02)
+    status = await until(client, "approval-2", OrchestrationRuntimeStatus.Terminated)
     assert status.output == "no longer needed"
 
     listed = await client.get_status_by(runtime_status=[OrchestrationRuntimeStatus.Terminated])
@@ -169,23 +171,14 @@ async def test_suspend_and_resume(client):
     await client.start_new("approval", "suspended-1", None)
     await asyncio.sleep(0.3)
     await client.suspend("suspended-1", "hold on")
-    for _ in range(100):
-        if (
-            await client.get_status("suspended-1")
-        ).runtime_status == OrchestrationRuntimeStatus.Suspended:
-            break
-        await asyncio.sleep(0.02)
+    await until(client, "suspended-1", OrchestrationRuntimeStatus.Suspended)
     await client.raise_event("suspended-1", "approve", True)
     await asyncio.sleep(0.3)
     assert (
         await client.get_status("suspended-1")
     ).runtime_status == OrchestrationRuntimeStatus.Suspended
     await client.resume("suspended-1", "go")
-    for _ in range(200):
-        status = await client.get_status("suspended-1")
-        if status.runtime_status == OrchestrationRuntimeStatus.Completed:
-            break
-        await asyncio.sleep(0.02)
+    status = await until(client, "suspended-1", OrchestrationRuntimeStatus.Completed)
     assert status.output == {"approved": True}
 
 

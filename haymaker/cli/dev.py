@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +17,10 @@ from urllib.parse import urlparse
 
 import httpx
 
+from devhost.azurite import DEFAULT_PORTS, Azurite, listening
+
 DEV_STORAGE = "UseDevelopmentStorage=true"
-AZURITE_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+AZURITE_PORTS = DEFAULT_PORTS
 
 
 class DevError(Exception):
@@ -27,11 +28,7 @@ class DevError(Exception):
 
 
 def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.3):
-            return True
-    except OSError:
-        return False
+    return listening(port, host)
 
 
 def _table_endpoint(storage: str) -> tuple[str, int] | None:
@@ -72,40 +69,20 @@ class Process:
 
 
 def start_azurite(app_dir: Path, data_dir: Path, log: Path) -> Process:
-    binary = app_dir / "node_modules" / ".bin" / "azurite"
-    if not binary.exists():
-        raise DevError(f"{binary} is missing: run `npm ci` (or `make install`) first")
     busy = [name for name, port in AZURITE_PORTS.items() if _listening("127.0.0.1", port)]
     if busy:
         raise DevError(
             f"ports for Azurite {busy} are taken by something that is not answering as "
             "Azurite's Table service; free them or set AzureWebJobsStorage"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    popen = subprocess.Popen(
-        [
-            str(binary),
-            "--blobHost",
-            "127.0.0.1",
-            "--queueHost",
-            "127.0.0.1",
-            "--tableHost",
-            "127.0.0.1",
-            "--location",
-            str(data_dir),
-            "--debug",
-            str(data_dir / "debug.log"),
-            "--skipApiVersionCheck",
-            "--loose",
-            "--silent",
-            "--disableTelemetry",
-        ],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    _wait(lambda: _listening("127.0.0.1", AZURITE_PORTS["table"]), popen, "Azurite", log)
-    return Process("azurite", popen)
+    azurite = Azurite(app_dir, all_services=True, location=data_dir, log=log)
+    try:
+        azurite.start()
+    except (FileNotFoundError, TimeoutError) as exc:
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise DevError(f"Azurite did not start: {exc}\n{tail}") from None
+    assert azurite.process is not None
+    return Process("azurite", azurite.process)
 
 
 def start_host(app_dir: Path, port: int, storage: str, log: Path) -> Process:
