@@ -6,6 +6,8 @@ import azure.functions as func
 from activities.deployment import bp as deployment_activities
 from api.deployments import bp as deployment_api
 from api.meta import bp as meta_api
+from api.scheduler import bp as scheduler_timer
+from api.schedules import bp as schedule_api
 from api.workloads import bp as workload_api
 from orchestrators.deployment import bp as deployment_orchestrators
 
@@ -15,6 +17,8 @@ for blueprint in (
     deployment_orchestrators,
     deployment_activities,
     deployment_api,
+    schedule_api,
+    scheduler_timer,
     workload_api,
     meta_api,
 ):

@@ -19,6 +19,7 @@ from haymaker import keys
 from haymaker.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
+from haymaker.schedules.store import schedule_id
 from haymaker.store import get_stores
 from haymaker.transitions import Command
 from haymaker.workloads.registry import get_registry
@@ -75,9 +76,13 @@ async def _list(req: func.HttpRequest) -> func.HttpResponse:
         allowed = ", ".join(s.value for s in DeploymentStatus)
         raise BadRequestError(f"status must be one of {allowed}")
     limit = query_int(req, "limit", 50, minimum=1, maximum=1000)
+    schedule = req.params.get("schedule_id") or None
+    if schedule is not None:
+        schedule_id(schedule)
     page = await get_stores().deployments.list(
         workload=workload,
         status=DeploymentStatus(status) if status else None,
+        schedule_id=schedule,
         limit=limit or 50,
         continuation=req.params.get("continuation") or None,
     )

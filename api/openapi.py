@@ -12,9 +12,13 @@ from api.schemas import (
     Health,
     LogPage,
     Problem,
+    ScheduleDeleted,
+    ScheduleList,
+    ScheduleView,
     WorkloadList,
 )
 from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus
+from haymaker.schedules.models import SCHEDULE_ID_PATTERN, ScheduleSpec, ScheduleUpdate
 from haymaker.workloads.manifest import WorkloadManifest
 
 _MODELS: list[type[BaseModel]] = [
@@ -26,15 +30,20 @@ _MODELS: list[type[BaseModel]] = [
     Health,
     LogPage,
     Problem,
+    ScheduleDeleted,
+    ScheduleList,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleView,
     WorkloadList,
     WorkloadManifest,
 ]
 
 _PROBLEMS = {
     "400": "Malformed request (bad JSON, query parameter or identifier)",
-    "404": "No such deployment, workload or command",
-    "409": "The command is not legal in the deployment's current state",
-    "422": "The body or the workload config does not satisfy its schema",
+    "404": "No such deployment, schedule, workload or command",
+    "409": "Not legal in the current state (a transition, or a schedule at max_active)",
+    "422": "The body, cron, time zone or workload config does not satisfy its schema",
     "503": "Storage or the orchestration service is not reachable",
 }
 
@@ -76,6 +85,9 @@ _ID = _param(
     "deployment id",
 )
 _STATUS_VALUES = [status.value for status in DeploymentStatus]
+_SCHEDULE = _param(
+    "schedule_id", "path", {"type": "string", "pattern": SCHEDULE_ID_PATTERN}, "schedule id"
+)
 
 
 def _command(name: str, summary: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -250,6 +262,115 @@ def _paths() -> dict[str, Any]:
                 _param("continuation", "query", {"type": "string"}, "dry run page token"),
             ],
         ),
+        "/schedules": {
+            "post": {
+                "operationId": "createSchedule",
+                "summary": "Run a workload on an NCRONTAB schedule",
+                "tags": ["schedules"],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(ScheduleSpec)}},
+                },
+                "responses": _responses(
+                    {"201": _json(ScheduleView, "Created")}, "400", "404", "422", "503"
+                ),
+            },
+            "get": {
+                "operationId": "listSchedules",
+                "summary": "List schedules, a page at a time",
+                "tags": ["schedules"],
+                "parameters": [
+                    _param(
+                        "workload",
+                        "query",
+                        {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"},
+                        "only this workload",
+                    ),
+                    _param(
+                        "enabled", "query", {"type": "boolean"}, "only enabled or disabled ones"
+                    ),
+                    _param(
+                        "limit",
+                        "query",
+                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                        "page size",
+                    ),
+                    _param(
+                        "continuation", "query", {"type": "string"}, "token from the previous page"
+                    ),
+                ],
+                "responses": _responses(
+                    {"200": _json(ScheduleList, "A page of schedules")}, "400", "503"
+                ),
+            },
+        },
+        "/schedules/{schedule_id}": {
+            "get": {
+                "operationId": "getSchedule",
+                "summary": "A schedule, its next five slots and its recent runs",
+                "tags": ["schedules"],
+                "parameters": [_SCHEDULE],
+                "responses": _responses(
+                    {"200": _json(ScheduleView, "The schedule")}, "400", "404", "503"
+                ),
+            },
+            "patch": {
+                "operationId": "updateSchedule",
+                "summary": "Enable, disable, or change cron, time zone or config",
+                "tags": ["schedules"],
+                "parameters": [_SCHEDULE],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(ScheduleUpdate)}},
+                },
+                "responses": _responses(
+                    {"200": _json(ScheduleView, "The changed schedule")},
+                    "400",
+                    "404",
+                    "409",
+                    "422",
+                    "503",
+                ),
+            },
+            "delete": {
+                "operationId": "deleteSchedule",
+                "summary": "Delete a schedule (optionally stopping its active runs)",
+                "tags": ["schedules"],
+                "parameters": [
+                    _SCHEDULE,
+                    _param(
+                        "stop_runs",
+                        "query",
+                        {"type": "boolean", "default": False},
+                        "stop its active runs too",
+                    ),
+                ],
+                "responses": _responses(
+                    {"200": _json(ScheduleDeleted, "Deleted")}, "400", "404", "503"
+                ),
+            },
+        },
+        "/schedules/{schedule_id}/trigger": {
+            "post": {
+                "operationId": "triggerSchedule",
+                "summary": "Run the schedule's workload now",
+                "tags": ["schedules"],
+                "parameters": [_SCHEDULE],
+                "responses": _responses(
+                    {
+                        "202": {
+                            **_json(DeployAccepted, "Started; poll status_url"),
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        }
+                    },
+                    "400",
+                    "404",
+                    "409",
+                    "422",
+                    "503",
+                ),
+            }
+        },
         "/workloads": {
             "get": {
                 "operationId": "listWorkloads",

@@ -56,3 +56,14 @@ async def notify(
         waited += END_POLL_SECONDS
         live = await _is_live(client, deployment_id)
     await start_run(client, deployment_id)
+
+
+async def ensure_started(client: df.DurableOrchestrationClient, deployment_id: str) -> None:
+    """Start the run of a pending deployment unless one is live (a retried call is a no-op)."""
+    if await _is_live(client, deployment_id):
+        return
+    try:
+        await start_run(client, deployment_id)
+    except Exception:
+        if not await _is_live(client, deployment_id):  # lost a race to another starter: fine
+            raise

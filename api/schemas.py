@@ -1,10 +1,12 @@
 """Bodies of the HTTP API that are not domain models themselves (they feed the OpenAPI document)."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from haymaker.models import DeploymentState, DeploymentStatus, LogEntry, Resource
+from haymaker.schedules.models import ScheduleState
 
 
 class DeployAccepted(BaseModel):
@@ -57,3 +59,18 @@ class Health(BaseModel):
     status: str
     version: str
     storage: str
+
+
+class ScheduleView(ScheduleState):
+    next_slots: list[datetime] = Field(description="the next five fire times, UTC")
+
+
+class ScheduleList(BaseModel):
+    items: list[ScheduleState]
+    continuation: str | None = None
+
+
+class ScheduleDeleted(BaseModel):
+    schedule_id: str
+    deleted: bool = True
+    stopped: list[str] = Field(default_factory=list, description="runs asked to stop")

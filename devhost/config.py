@@ -13,8 +13,11 @@ HUB_OVERRIDE = "AzureFunctionsJobHost__extensions__durableTask__hubName"
 
 def load_local_settings(app_dir: Path) -> dict[str, str]:
     """Put local.settings.json `Values` into the environment without overriding what is
-    already set, as the Functions host does. Returns what it read."""
+    already set, as the Functions host does (local.settings.example.json stands in while
+    there is no local.settings.json). Returns what it read."""
     path = app_dir / "local.settings.json"
+    if not path.exists():
+        path = app_dir / "local.settings.example.json"
     if not path.exists():
         return {}
     values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})

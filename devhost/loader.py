@@ -91,6 +91,21 @@ def compile_route(route: str) -> tuple[re.Pattern[str], tuple[int, ...]]:
     return re.compile("^" + "".join(parts) + "/?$"), tuple(precedence)
 
 
+_SETTING = re.compile(r"%([A-Za-z0-9_.:-]+)%")
+
+
+def resolve_settings(text: str) -> str:
+    """Replace `%NAME%` with app setting NAME, as the host does in binding expressions."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"app setting {name} (used as %{name}%) is not set")
+        return os.environ[name]
+
+    return _SETTING.sub(value, text)
+
+
 def _binding(function: Any, binding_type: str) -> Any | None:
     for binding in function.get_bindings():
         if binding.type == binding_type:
@@ -152,7 +167,7 @@ def index(app: func.FunctionRegister, app_dir: Path | None = None) -> FunctionAp
                     result.orchestrators[alias] = orchestrator
         elif kind == "timerTrigger":
             try:
-                schedule = Schedule.parse(trigger.schedule)
+                schedule = Schedule.parse(resolve_settings(trigger.schedule))
             except ValueError as exc:
                 raise LoadError(f"timer function {name}: {exc}") from None
             result.timers.append(

@@ -48,6 +48,7 @@ class LocalHost:
         web_app = web.Application(client_max_size=100 * 1024 * 1024)
         web_app.add_routes(api.routes(RPC_PREFIX))
         web_app.add_routes(api.routes(PUBLIC_PREFIX))
+        web_app.add_routes(self.timers.routes())
         web_app.add_routes(http.routes())
         return web_app
 

@@ -122,6 +122,18 @@ class TimerTriggers:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(timer)) for timer in self.app.timers]
 
+    def routes(self) -> list[web.RouteDef]:
+        """POST /admin/functions/{name}: run a timer function now, as the Functions host's
+        admin API does for non-HTTP functions."""
+        return [web.post("/admin/functions/{name}", self.invoke)]
+
+    async def invoke(self, request: web.Request) -> web.Response:
+        timer = next((t for t in self.app.timers if t.name == request.match_info["name"]), None)
+        if timer is None:
+            return web.Response(status=404)
+        await self._fire(timer, past_due=False)
+        return web.Response(status=202)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()

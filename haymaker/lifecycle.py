@@ -4,6 +4,8 @@ is the orchestration's business; this module never touches a workload's own reso
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from haymaker.clock import Clock, utc_now
 from haymaker.keys import new_deployment_id
@@ -32,13 +34,24 @@ class Lifecycle:
         self.registry = registry
         self.clock = clock
 
-    async def create(self, request: DeploymentConfig) -> DeploymentRecord:
+    async def create(
+        self,
+        request: DeploymentConfig,
+        *,
+        deployment_id: str | None = None,
+        schedule: tuple[str, datetime] | None = None,
+    ) -> DeploymentRecord:
+        """Record a pending deployment (DeploymentExistsError if `deployment_id` is taken).
+        A scheduled run passes its (schedule id, slot), kept in the metadata."""
         manifest = self.registry.manifest(request.workload_name)
         config = manifest.validate_config(request.workload_config)
         now = self.clock()
+        metadata: dict[str, Any] = {"workload_version": manifest.version}
+        if schedule is not None:
+            metadata.update(schedule_id=schedule[0], slot=schedule[1].isoformat())
         record = DeploymentRecord(
             state=DeploymentState(
-                deployment_id=new_deployment_id(manifest.name),
+                deployment_id=deployment_id or new_deployment_id(manifest.name),
                 workload_name=manifest.name,
                 status=DeploymentStatus.PENDING,
                 desired_status=DeploymentStatus.RUNNING,
@@ -46,7 +59,8 @@ class Lifecycle:
                 duration_hours=request.duration_hours,
                 config=config,
                 tags=request.tags,
-                metadata={"workload_version": manifest.version},
+                metadata=metadata,
+                schedule_id=schedule[0] if schedule else None,
             )
         )
         record.log(f"Deployment of {manifest.name} {manifest.version} requested", now)

@@ -82,6 +82,7 @@ class DeploymentState(Model):
     metadata: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     tags: Tags = Field(default_factory=dict)
+    schedule_id: str | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from haymaker.cli import _print_lines, _show_state, console, wait_until_settled
 from haymaker.cli.client import ApiClient, ApiError
 from haymaker.cli.dev import DevError, dev_environment
+from haymaker.cli.output import console, print_lines, show_state, wait_until_settled
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,9 +28,9 @@ def main() -> int:
             console.print(f"Deployed data-collector as [bold]{deployment_id}[/bold]")
             state = wait_until_settled(client, deployment_id)
             console.rule("Final status")
-            _show_state(state)
+            show_state(state)
             console.rule("Last log lines")
-            _print_lines(client.logs(deployment_id, tail=8)["items"])
+            print_lines(client.logs(deployment_id, tail=8)["items"])
             return 0 if state["status"] == "completed" else 1
     except (DevError, ApiError) as exc:
         console.print(f"[red]demo failed:[/red] {exc}")

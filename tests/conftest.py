@@ -50,6 +50,7 @@ def function_app():
     from devhost.loader import load
     from tests.support.azurite import ROOT
 
+    os.environ.setdefault("HAYMAKER_SCHEDULER_CRON", "0 * * * * *")
     return load(ROOT)
 
 

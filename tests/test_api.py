@@ -318,6 +318,12 @@ async def test_health_and_openapi(api, host):
         ("/deployments/{deployment_id}/cleanup", "post"),
         ("/workloads", "get"),
         ("/workloads/{name}", "get"),
+        ("/schedules", "get"),
+        ("/schedules", "post"),
+        ("/schedules/{schedule_id}", "get"),
+        ("/schedules/{schedule_id}", "patch"),
+        ("/schedules/{schedule_id}", "delete"),
+        ("/schedules/{schedule_id}/trigger", "post"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

@@ -28,7 +28,14 @@ def test_function_app_registers_everything(function_app):
         ("workloads/{name}", "GET"),
         ("health", "GET"),
         ("openapi.json", "GET"),
+        ("schedules", "GET"),
+        ("schedules", "POST"),
+        ("schedules/{schedule_id}", "GET"),
+        ("schedules/{schedule_id}", "PATCH"),
+        ("schedules/{schedule_id}", "DELETE"),
+        ("schedules/{schedule_id}/trigger", "POST"),
     }
+    assert [timer.name for timer in function_app.timers] == ["schedule_tick"]
     levels = {f.route: f.auth_level for f in function_app.http}
     assert levels["health"] == levels["openapi.json"] == "anonymous"
     assert {

@@ -98,3 +98,39 @@ def test_dev_reuses_configured_storage_that_answers(storage_connection, monkeypa
         assert httpx.get(f"{url}/api/health").json()["status"] == "ok"
     assert not (tmp_path / "azurite.log").exists()
     assert (tmp_path / "host.log").exists()
+
+
+def test_schedule_commands(run):
+    created = run(
+        "schedule",
+        "create",
+        "data-collector",
+        "--cron",
+        "0 0 6 * * Mon-Fri",
+        "--tz",
+        "Europe/Paris",
+        "-c",
+        "item_count=3",
+        "-c",
+        "item_delay_ms=0",
+        "--max-active",
+        "2",
+    )
+    assert created.exit_code == 0, created.output
+    schedule_id = created.output.split("Schedule: ")[1].split()[0]
+    assert "Europe/Paris" in created.output
+    listed = run("schedule", "list", "--json")
+    assert schedule_id in {item["schedule_id"] for item in json.loads(listed.output)}
+    assert "False" in run("schedule", "disable", schedule_id).output
+    assert "Enabled:    True" in run("schedule", "enable", schedule_id).output
+    triggered = run("schedule", "trigger", schedule_id, "--wait")
+    assert triggered.exit_code == 0, triggered.output
+    assert "items_collected: 3" in triggered.output
+    shown = run("schedule", "show", schedule_id)
+    assert "triggered" in shown.output
+    bad = run("schedule", "create", "data-collector", "--cron", "* * * * *")
+    assert bad.exit_code == 1
+    assert "six" in bad.output
+    deleted = run("schedule", "delete", schedule_id, "--stop-runs", "-y")
+    assert deleted.exit_code == 0
+    assert run("schedule", "show", schedule_id).exit_code == 3

@@ -78,7 +78,7 @@ async def test_mutate_gives_up_on_endless_conflict(stores: Stores, monkeypatch):
         raise ResourceModifiedError("412")
 
     monkeypatch.setattr(stores.deployments, "replace", always_conflict)
-    monkeypatch.setattr("haymaker.store.MAX_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr("haymaker.store.optimistic.MAX_BACKOFF_SECONDS", 0)
 
     def change(rec):
         rec.state.phase = "x"

@@ -11,11 +11,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from haymaker.cli.client import ApiClient, ApiError
+from haymaker.cli.output import (
+    FINISHED,
+    console,
+    errors,
+    fail,
+    pairs,
+    print_json,
+    print_lines,
+    settled,
+    show_state,
+    wait_until_settled,
+)
+from haymaker.cli.schedules import schedule_app
 
 app = typer.Typer(
     name="haymaker",
@@ -25,89 +36,11 @@ app = typer.Typer(
 )
 workload_app = typer.Typer(help="Installed workloads.", no_args_is_help=True)
 app.add_typer(workload_app, name="workload")
-
-console = Console()
-errors = Console(stderr=True)
-
-FINISHED = {"completed", "failed"}
-
-
-def _settled(state: dict[str, Any]) -> bool:
-    """Finished, or stopped and meant to stay so."""
-    if state["status"] in FINISHED:
-        return state.get("desired_status") != "cleaning_up"
-    return state["status"] == "stopped" and state.get("desired_status") == "stopped"
+app.add_typer(schedule_app, name="schedule")
 
 
 def _client() -> ApiClient:
     return ApiClient.from_env()
-
-
-def _fail(exc: ApiError) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-    return typer.Exit(exc.exit_code)
-
-
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    pairs = {}
-    for value in values or []:
-        key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{value!r} is not key=value", param_hint=option)
-        pairs[key.strip()] = text.strip()
-    return pairs
-
-
-def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
-
-
-def _show_state(state: dict[str, Any]) -> None:
-    console.print(f"Deployment: [bold]{state['deployment_id']}[/bold]")
-    console.print(f"  Workload: {state['workload_name']}")
-    status = state["status"]
-    if state.get("desired_status") not in (status, None) and status not in FINISHED:
-        status = f"{status} (→ {state['desired_status']})"
-    console.print(f"  Status:   {status}")
-    console.print(f"  Phase:    {state['phase']}")
-    for label, key in (
-        ("Started", "started_at"),
-        ("Stopped", "stopped_at"),
-        ("Finished", "completed_at"),
-        ("Deadline", "deadline"),
-    ):
-        if state.get(key):
-            console.print(f"  {label + ':':9} {state[key]}")
-    if state.get("error"):
-        console.print(f"  Error:    [red]{state['error']}[/red]")
-    for key, value in (state.get("metadata") or {}).items():
-        console.print(f"  {key}: {value}")
-
-
-def wait_until_settled(
-    client: ApiClient, deployment_id: str, *, quiet: bool = False
-) -> dict[str, Any]:
-    """Follow a deployment with a progress bar until it completes, fails or stops."""
-    columns = (
-        TextColumn("[bold]{task.fields[phase]:<12}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} items"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
-        task = progress.add_task("deploy", total=None, phase="pending")
-        while True:
-            state = client.status(deployment_id)
-            metadata = state.get("metadata") or {}
-            progress.update(
-                task,
-                phase=state["phase"],
-                total=metadata.get("item_count"),
-                completed=metadata.get("items_collected", 0),
-            )
-            if _settled(state):
-                return state
-            time.sleep(0.25)
 
 
 @app.command()
@@ -132,26 +65,26 @@ def deploy(
                 "must hold a mapping of key: value", param_hint="--config-file"
             )
         values.update(loaded)
-    values.update(_pairs(config, "--config"))
+    values.update(pairs(config, "--config"))
     client = _client()
     try:
         accepted = client.deploy(
-            workload, values, tags=_pairs(tag, "--tag"), duration_hours=duration
+            workload, values, tags=pairs(tag, "--tag"), duration_hours=duration
         )
         deployment_id = accepted["deployment_id"]
         if not as_json:
             console.print(f"Deployment started: [bold]{deployment_id}[/bold]")
         if not wait:
             if as_json:
-                _print_json(accepted)
+                print_json(accepted)
             return
         state = wait_until_settled(client, deployment_id, quiet=as_json)
     except ApiError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
-        _print_json(state)
+        print_json(state)
     else:
-        _show_state(state)
+        show_state(state)
     if state["status"] == "failed":
         raise typer.Exit(1)
 
@@ -167,8 +100,8 @@ def status(
     try:
         state = _client().status(deployment_id)
     except ApiError as exc:
-        raise _fail(exc) from None
-    _print_json(state) if output == "json" else _show_state(state)
+        raise fail(exc) from None
+    print_json(state) if output == "json" else show_state(state)
 
 
 @app.command("list")
@@ -187,9 +120,9 @@ def list_deployments(
         else:
             items = client.list(workload=workload, status=state, limit=limit)["items"]
     except ApiError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
-        _print_json(items)
+        print_json(items)
         return
     table = Table("ID", "Workload", "Status", "Phase", "Created")
     for item in items:
@@ -214,28 +147,19 @@ def logs(
     try:
         page = client.logs(deployment_id, tail=lines)
         cursor = page["cursor"]
-        _print_lines(page["items"])
+        print_lines(page["items"])
         while follow:
             state = client.status(deployment_id)
             page = client.logs(deployment_id, after=cursor)
-            _print_lines(page["items"])
+            print_lines(page["items"])
             cursor = page["cursor"]
             if state["status"] in FINISHED and not page["items"]:
                 return
             time.sleep(0.5)
     except ApiError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         return
-
-
-def _print_lines(items: list[dict[str, Any]]) -> None:
-    for item in items:
-        colour = {"error": "red", "warning": "yellow"}.get(item["level"], "white")
-        console.print(
-            f"[dim]{str(item['timestamp'])[:19]}[/dim] [{colour}]{item['message']}[/{colour}]",
-            highlight=False,
-        )
 
 
 def _command(deployment_id: str, name: str, wait: bool = False, **params: Any) -> dict[str, Any]:
@@ -245,7 +169,7 @@ def _command(deployment_id: str, name: str, wait: bool = False, **params: Any) -
         if wait:
             state = wait_until_settled(client, deployment_id)
     except ApiError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     return state
 
 
@@ -260,7 +184,7 @@ def stop(deployment_id: str, yes: Annotated[bool, typer.Option("--yes", "-y")] =
 def start(deployment_id: str, wait: Annotated[bool, typer.Option("--wait")] = False) -> None:
     """Resume a stopped deployment."""
     state = _command(deployment_id, "start", wait=wait)
-    _show_state(state) if wait else console.print(f"{deployment_id}: {state['status']} → running")
+    show_state(state) if wait else console.print(f"{deployment_id}: {state['status']} → running")
 
 
 @app.command()
@@ -280,7 +204,7 @@ def cleanup(
     _command(deployment_id, "cleanup")
     client = _client()
     state = client.status(deployment_id)
-    while not (state["status"] in FINISHED and _settled(state)):
+    while not (state["status"] in FINISHED and settled(state)):
         time.sleep(0.25)
         state = client.status(deployment_id)
     report = (state.get("metadata") or {}).get("cleanup") or {}
@@ -299,7 +223,7 @@ def workload_list() -> None:
     try:
         items = _client().workloads()["items"]
     except ApiError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table("Name", "Version", "Description")
     for item in items:
         table.add_row(item["name"], item["version"], item["description"])
@@ -312,7 +236,7 @@ def workload_info(name: str) -> None:
     try:
         manifest = _client().workload(name)
     except ApiError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(
         f"[bold]{manifest['name']}[/bold] {manifest['version']}: {manifest.get('description', '')}"
     )

@@ -110,6 +110,32 @@ class ApiClient:
     def command(self, deployment_id: str, command: str, **params: Any) -> dict[str, Any]:
         return self._request("POST", f"deployments/{deployment_id}/{command}", params=params)
 
+    def create_schedule(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "schedules", json=body)
+
+    def schedules(
+        self, *, workload: str | None = None, limit: int = 50, continuation: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if workload:
+            params["workload"] = workload
+        if continuation:
+            params["continuation"] = continuation
+        return self._request("GET", "schedules", params=params)
+
+    def schedule(self, schedule_id: str) -> dict[str, Any]:
+        return self._request("GET", f"schedules/{schedule_id}")
+
+    def update_schedule(self, schedule_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return self._request("PATCH", f"schedules/{schedule_id}", json=changes)
+
+    def delete_schedule(self, schedule_id: str, *, stop_runs: bool = False) -> dict[str, Any]:
+        params = {"stop_runs": "true"} if stop_runs else {}
+        return self._request("DELETE", f"schedules/{schedule_id}", params=params)
+
+    def trigger_schedule(self, schedule_id: str) -> dict[str, Any]:
+        return self._request("POST", f"schedules/{schedule_id}/trigger")
+
     def workloads(self) -> dict[str, Any]:
         return self._request("GET", "workloads")
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
-from azure.core.exceptions import ResourceModifiedError
-
-from haymaker.errors import ConcurrencyError
 from haymaker.settings import StorageSettings
 from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Page, Progress
 from haymaker.store.logs import LogStore
+from haymaker.store.optimistic import read_modify_write
 from haymaker.store.resources import ResourcePage, ResourceStore
 from haymaker.store.tables import Tables
 
@@ -28,9 +25,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-MAX_UPDATE_ATTEMPTS = 30
-MAX_BACKOFF_SECONDS = 0.5
-
 
 class Stores:
     def __init__(self, tables: Tables) -> None:
@@ -42,27 +36,21 @@ class Stores:
     async def mutate(
         self, deployment_id: str, change: Callable[[DeploymentRecord], T]
     ) -> tuple[DeploymentRecord, T]:
-        """Read-modify-write a deployment under its ETag, re-applying `change` to a fresh read
-        after a conflicting write. `change` edits the record in place (and may queue log
-        lines); it may raise to refuse. Nothing is written when it changes nothing."""
-        for attempt in range(MAX_UPDATE_ATTEMPTS):
-            record = await self.deployments.get(deployment_id)
-            before = record.fingerprint()
-            result = change(record)
-            if record.fingerprint() == before:
-                return record, result
+        """Read-modify-write a deployment under its ETag (see read_modify_write). `change`
+        may queue log lines on the record."""
+
+        async def write(record: DeploymentRecord) -> None:
             # Lines go first, at line numbers only this version of the entity hands out; they
             # become visible when the entity's log_count moves past them.
             await self.logs.write(deployment_id, record.new_logs)
-            try:
-                await self.deployments.replace(record)
-            except ResourceModifiedError:
-                # full jitter, so a crowd of writers spreads out instead of colliding again
-                await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.01 * 2**attempt)))
-                continue
-            return record, result
-        raise ConcurrencyError(
-            f"deployment {deployment_id} kept changing; gave up after {MAX_UPDATE_ATTEMPTS} tries"
+            await self.deployments.replace(record)
+
+        return await read_modify_write(
+            f"deployment {deployment_id}",
+            lambda: self.deployments.get(deployment_id),
+            change,
+            write,
+            DeploymentRecord.fingerprint,
         )
 
 

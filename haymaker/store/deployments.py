@@ -86,6 +86,7 @@ def to_entity(record: DeploymentRecord) -> dict[str, Any]:
         "phase": state["phase"],
         "error": state["error"],
         "duration_hours": state["duration_hours"],
+        "schedule_id": state["schedule_id"],
     }
     for name in _TIME_PROPERTIES:
         entity[name] = state[name]
@@ -119,6 +120,7 @@ def from_entity(entity: Any) -> DeploymentRecord:
         "phase": entity.get("phase") or "pending",
         "error": entity.get("error"),
         "duration_hours": entity.get("duration_hours"),
+        "schedule_id": entity.get("schedule_id"),
         **{name: entity.get(name) for name in _TIME_PROPERTIES},
         **data,
     }
@@ -195,10 +197,14 @@ class DeploymentStore:
         *,
         workload: str | None = None,
         status: DeploymentStatus | None = None,
+        schedule_id: str | None = None,
         limit: int = 50,
         continuation: str | None = None,
     ) -> Page:
         clauses, parameters = ["RowKey eq @row"], {"row": ROW_KEY}
+        if schedule_id is not None:
+            clauses.append("schedule_id eq @schedule")
+            parameters["schedule"] = schedule_id
         if workload is not None:
             clauses.append("workload_name eq @workload")
             parameters["workload"] = workload

@@ -36,6 +36,7 @@ class HostProcess:
             "HAYMAKER_TABLE_PREFIX": table_prefix or f"t{uuid.uuid4().hex[:12]}",
             "AzureFunctionsJobHost__extensions__durableTask__hubName": self.task_hub,
             "PYTHONUNBUFFERED": "1",
+            "HAYMAKER_SCHEDULER_CRON": "0 * * * * *",
             **(env or {}),
         }
         self.table_prefix = self.env["HAYMAKER_TABLE_PREFIX"]

@@ -1,0 +1,101 @@
+"""What the CLI prints, and how it follows a deployment: shared by every command group."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from haymaker.cli.client import ApiClient, ApiError
+
+console = Console()
+errors = Console(stderr=True)
+
+FINISHED = {"completed", "failed"}
+
+
+def settled(state: dict[str, Any]) -> bool:
+    """Finished, or stopped and meant to stay so."""
+    if state["status"] in FINISHED:
+        return state.get("desired_status") != "cleaning_up"
+    return state["status"] == "stopped" and state.get("desired_status") == "stopped"
+
+
+def fail(exc: ApiError) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+def pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values or []:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{value!r} is not key=value", param_hint=option)
+        pairs[key.strip()] = text.strip()
+    return pairs
+
+
+def print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+def show_state(state: dict[str, Any]) -> None:
+    console.print(f"Deployment: [bold]{state['deployment_id']}[/bold]")
+    console.print(f"  Workload: {state['workload_name']}")
+    status = state["status"]
+    if state.get("desired_status") not in (status, None) and status not in FINISHED:
+        status = f"{status} (→ {state['desired_status']})"
+    console.print(f"  Status:   {status}")
+    console.print(f"  Phase:    {state['phase']}")
+    for label, key in (
+        ("Started", "started_at"),
+        ("Stopped", "stopped_at"),
+        ("Finished", "completed_at"),
+        ("Deadline", "deadline"),
+    ):
+        if state.get(key):
+            console.print(f"  {label + ':':9} {state[key]}")
+    if state.get("error"):
+        console.print(f"  Error:    [red]{state['error']}[/red]")
+    for key, value in (state.get("metadata") or {}).items():
+        console.print(f"  {key}: {value}")
+
+
+def wait_until_settled(
+    client: ApiClient, deployment_id: str, *, quiet: bool = False
+) -> dict[str, Any]:
+    """Follow a deployment with a progress bar until it completes, fails or stops."""
+    columns = (
+        TextColumn("[bold]{task.fields[phase]:<12}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} items"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
+        task = progress.add_task("deploy", total=None, phase="pending")
+        while True:
+            state = client.status(deployment_id)
+            metadata = state.get("metadata") or {}
+            progress.update(
+                task,
+                phase=state["phase"],
+                total=metadata.get("item_count"),
+                completed=metadata.get("items_collected", 0),
+            )
+            if settled(state):
+                return state
+            time.sleep(0.25)
+
+
+def print_lines(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        colour = {"error": "red", "warning": "yellow"}.get(item["level"], "white")
+        console.print(
+            f"[dim]{str(item['timestamp'])[:19]}[/dim] [{colour}]{item['message']}[/{colour}]",
+            highlight=False,
+        )

@@ -1,0 +1,125 @@
+"""Scheduled workloads: what a user asks for, and what the platform keeps about it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
+
+from haymaker.keys import WORKLOAD_NAME_PATTERN
+from haymaker.models import MAX_DURATION_HOURS, Model, Tags
+from haymaker.ncrontab import Schedule, time_zone
+
+SCHEDULE_ID_PATTERN = r"^sch-[a-f0-9]{10}$"
+MAX_ACTIVE_LIMIT = 100
+RECENT_RUNS_KEPT = 20
+
+
+class CatchUp(StrEnum):
+    SKIP = "skip"  # a slot missed by more than the grace period is not run
+    LATEST = "latest"  # after downtime, the latest missed slot runs once
+
+
+def _cron(value: str) -> str:
+    return Schedule.parse(value).expression
+
+
+def _zone(value: str) -> str:
+    time_zone(value)
+    return value
+
+
+class ScheduleSpec(Model):
+    """What a user sets on a schedule (`workload`/`config` also accept the long names)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    workload_name: str = Field(
+        pattern=WORKLOAD_NAME_PATTERN, validation_alias=AliasChoices("workload", "workload_name")
+    )
+    workload_config: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=AliasChoices("config", "workload_config")
+    )
+    cron: str = Field(description="NCRONTAB, six fields: second minute hour day month day-of-week")
+    time_zone: str = Field(default="UTC", description="IANA time zone the cron is read in")
+    duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
+    tags: Tags = Field(default_factory=dict)
+    enabled: bool = True
+    catch_up: CatchUp = CatchUp.SKIP
+    max_active: int = Field(default=1, ge=1, le=MAX_ACTIVE_LIMIT)
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        return _cron(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        return _zone(value)
+
+
+class ScheduleUpdate(Model):
+    """A PATCH: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    workload_config: dict[str, Any] | None = Field(
+        default=None, validation_alias=AliasChoices("config", "workload_config")
+    )
+    cron: str | None = None
+    time_zone: str | None = None
+    duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
+    tags: Tags | None = None
+    enabled: bool | None = None
+    catch_up: CatchUp | None = None
+    max_active: int | None = Field(default=None, ge=1, le=MAX_ACTIVE_LIMIT)
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        return None if value is None else _cron(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _zone(value)
+
+
+RunOutcome = Literal["started", "triggered", "skipped_max_active", "skipped_missed", "failed"]
+
+
+class RunRecord(Model):
+    slot: datetime
+    outcome: RunOutcome
+    deployment_id: str | None = None
+    error: str | None = None
+    at: datetime
+
+
+class ScheduleState(ScheduleSpec):
+    """A stored schedule."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    schedule_id: str = Field(pattern=SCHEDULE_ID_PATTERN)
+    created_at: datetime
+    updated_at: datetime
+    last_slot: datetime | None = None
+    next_slot: datetime | None = None
+    active_runs: list[str] = Field(default_factory=list)
+    recent_runs: list[RunRecord] = Field(default_factory=list)
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule.parse(self.cron)
+
+    def record(self, run: RunRecord) -> None:
+        self.recent_runs = [run, *self.recent_runs][:RECENT_RUNS_KEPT]
+
+
+def slot_deployment_id(schedule_id: str, slot: datetime) -> str:
+    """The one deployment id a slot may have: a second tick for it collides with the first."""
+    return f"{schedule_id}-{slot:%Y%m%dt%H%M%S}"
