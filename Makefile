@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench dev clean
+.PHONY: install demo test lint check-infra bench dev clean
 
 install: $(VENV)/.installed node_modules/.installed local.settings.json
 
@@ -21,6 +21,17 @@ node_modules/.installed: package.json package-lock.json
 local.settings.json:
 	cp local.settings.example.json local.settings.json
 
+.venv-tools/.installed: requirements-tools.txt
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet --upgrade pip
+	.venv-tools/bin/pip install --quiet -r requirements-tools.txt
+	touch $@
+
+# checkov on infra/, actionlint + zizmor on the workflows, shellcheck on scripts/
+check-infra: .venv-tools/.installed
+	bash scripts/checkov.sh
+	bash scripts/lint-workflows.sh
+
 demo: install
 	$(BIN)/python scripts/demo.py
 
@@ -33,9 +44,10 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/schedules.py
 
 dev: install
 	$(BIN)/haymaker dev
 
 clean:
-	rm -rf $(VENV) node_modules .haymaker .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools node_modules .haymaker .pytest_cache .ruff_cache
