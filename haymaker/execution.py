@@ -4,6 +4,7 @@ idempotent, ETag-guarded write, so a step re-run after a crash changes nothing t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from haymaker.clock import Clock, utc_now
@@ -15,6 +16,8 @@ from haymaker.contracts import (
     ReconcileRequest,
     StepRequest,
 )
+from haymaker.llm import get_llm_client
+from haymaker.llm.base import LLMClient, LLMError, LLMUsage
 from haymaker.models import CleanupReport, DeploymentStatus
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.transitions import is_legal
@@ -40,10 +43,17 @@ def view_of(record: DeploymentRecord) -> DeploymentView:
 class Executor:
     """The activities' side of a deployment, over explicit stores, workloads and clock."""
 
-    def __init__(self, stores: Stores, registry: WorkloadRegistry, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        registry: WorkloadRegistry,
+        clock: Clock = utc_now,
+        llm: Callable[[], LLMClient] | None = None,
+    ) -> None:
         self.stores = stores
         self.registry = registry
         self.clock = clock
+        self.llm = llm or get_llm_client
 
     async def reconcile(self, request: ReconcileRequest) -> DeploymentView:
         now = self.clock()
@@ -87,10 +97,13 @@ class Executor:
             cursor=record.progress.cursor,
             metadata=dict(state.metadata),
             now=now,
+            llm_factory=self.llm,
         )
         try:
             result = await workload.run_step(ctx)
-        except WorkloadError as exc:
+        except (WorkloadError, LLMError) as exc:
+            if isinstance(exc, LLMError) and exc.retryable:
+                raise  # the orchestrator's retry policy runs the step again
             return await self.finish(
                 FinishRequest(deployment_id=request.deployment_id, outcome="failed", error=str(exc))
             )
@@ -104,6 +117,10 @@ class Executor:
             for level, message in ctx.logs:
                 record.log(message, done_at, level)
             record.state.metadata.update(result.metadata)
+            if ctx.llm_usage:
+                spent = LLMUsage.model_validate(record.state.metadata.get("llm_usage") or {})
+                total = spent.add(LLMUsage.model_validate(ctx.llm_usage))
+                record.state.metadata["llm_usage"] = total.model_dump()
             record.progress.step += 1
             if not result.phase_complete:
                 record.progress.cursor = result.cursor

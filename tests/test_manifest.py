@@ -17,6 +17,7 @@ def test_defaults_are_applied(manifest):
         "enable_llm": False,
         "batch_size": 10,
         "item_delay_ms": 50,
+        "failure_rate": 0.0,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -42,9 +43,29 @@ class StepContext:
     now: datetime
     logs: list[tuple[LogLevel, str]] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
+    # Makes the host's LLM client; called only if the step asks for one (ctx.llm()).
+    llm_factory: Callable[[], Any] | None = None
+    _metered: Any = None
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self.logs.append((level, message))
+
+    def llm(self) -> Any:
+        """The host's LLM client (haymaker.llm), metered for this step's usage."""
+        if self._metered is None:
+            from haymaker.llm import LLMConfigError, MeteredClient
+
+            if self.llm_factory is None:
+                raise WorkloadError("no LLM client is available to this step")
+            try:
+                self._metered = MeteredClient(self.llm_factory())
+            except LLMConfigError as exc:
+                raise WorkloadError(f"the LLM is not configured: {exc}") from None
+        return self._metered
+
+    @property
+    def llm_usage(self) -> dict[str, int] | None:
+        return None if self._metered is None else self._metered.usage.model_dump()
 
     def add_resource(self, kind: str, name: str, **data: Any) -> Resource:
         resource = Resource(kind=kind, name=name, data=data)

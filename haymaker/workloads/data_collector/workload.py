@@ -1,11 +1,30 @@
-"""Collects `item_count` items in batches, one batch per durable step, then reports."""
+"""Collects `item_count` items in batches, one batch per durable step, then reports.
+
+With `enable_llm`, a failed item is shown to the LLM, which answers SKIP or recovered data as
+JSON, and the report asks it whether the goal was met. Failures are injected by
+`failure_rate`, seeded by the deployment id, so the same items fail on every run and every
+replay of a step.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import random
+
+from pydantic import BaseModel, Field, ValidationError
 
 from haymaker.workloads.base import StepContext, StepResult, Workload
+
+FAILURES = ("the source timed out", "checksum mismatch", "the source throttled the request")
+RECOVERY_SYSTEM = "You are a data collection assistant. Be concise."
+
+
+class RecoveredItem(BaseModel):
+    """What the LLM must return to recover an item."""
+
+    data: str = Field(min_length=1, max_length=2000)
 
 
 class DataCollectorWorkload(Workload):
@@ -15,18 +34,22 @@ class DataCollectorWorkload(Workload):
         if ctx.phase == "collecting":
             return await self._collect_batch(ctx)
         if ctx.phase == "report":
-            return self._report(ctx)
+            return await self._report(ctx)
         raise ValueError(f"data-collector has no phase {ctx.phase!r}")
 
     def _initialize(self, ctx: StepContext) -> StepResult:
         ctx.log(f"Goal: {ctx.config['goal']}")
         ctx.log(f"Target: {ctx.config['item_count']} items")
+        if ctx.config["enable_llm"]:
+            ctx.log("LLM assistance enabled: failed items go to the LLM for recovery")
         ctx.log("Initialization complete")
         return StepResult(
             metadata={
                 "goal": ctx.config["goal"],
                 "item_count": ctx.config["item_count"],
                 "items_collected": 0,
+                "items_failed": 0,
+                "items_recovered": 0,
                 "goal_achieved": False,
             },
             phase_complete=True,
@@ -35,32 +58,107 @@ class DataCollectorWorkload(Workload):
     async def _collect_batch(self, ctx: StepContext) -> StepResult:
         target = ctx.config["item_count"]
         start = int(ctx.cursor.get("next_index", 0))
+        counts = {
+            name: int(ctx.cursor.get(name, 0)) for name in ("collected", "failed", "recovered")
+        }
         end = min(target, start + ctx.config["batch_size"])
         delay = ctx.config["item_delay_ms"] / 1000
         for index in range(start, end):
             if delay:
                 await asyncio.sleep(delay)
             item_id = f"item-{index:04d}"
-            ctx.add_resource(
-                "item",
-                item_id,
-                data=f"sample-data-{index}",
-                checksum=hashlib.sha256(f"{ctx.deployment_id}/{index}".encode()).hexdigest()[:16],
-                collected_at=ctx.now.isoformat(),
+            failure = self._failure(ctx, index)
+            if failure is None:
+                self._keep(ctx, index, item_id, f"sample-data-{index}")
+                ctx.log(f"Collected item {index + 1}/{target}: {item_id}")
+                counts["collected"] += 1
+                continue
+            recovered = (
+                await self._recover(ctx, index, failure) if ctx.config["enable_llm"] else None
             )
-            ctx.log(f"Collected item {index + 1}/{target}: {item_id}")
+            if recovered is None:
+                ctx.log(f"Item {index + 1}/{target} failed ({failure}); skipped", "warning")
+                counts["failed"] += 1
+                continue
+            self._keep(ctx, index, item_id, recovered, recovered_from=failure)
+            ctx.log(f"Recovered item {index + 1}/{target}: {item_id} (after: {failure})")
+            counts["collected"] += 1
+            counts["recovered"] += 1
         done = end >= target
         if done:
-            ctx.log(f"Collection complete: {end} items")
+            ctx.log(f"Collection complete: {counts['collected']} items, {counts['failed']} failed")
         return StepResult(
-            cursor={"next_index": end},
-            metadata={"items_collected": end},
+            cursor={"next_index": end, **counts},
+            metadata={
+                "items_collected": counts["collected"],
+                "items_failed": counts["failed"],
+                "items_recovered": counts["recovered"],
+            },
             phase_complete=done,
         )
 
-    def _report(self, ctx: StepContext) -> StepResult:
+    @staticmethod
+    def _keep(ctx: StepContext, index: int, item_id: str, data: str, **extra: str) -> None:
+        ctx.add_resource(
+            "item",
+            item_id,
+            data=data,
+            checksum=hashlib.sha256(f"{ctx.deployment_id}/{index}".encode()).hexdigest()[:16],
+            collected_at=ctx.now.isoformat(),
+            **extra,
+        )
+
+    @staticmethod
+    def _failure(ctx: StepContext, index: int) -> str | None:
+        rate = ctx.config["failure_rate"]
+        if not rate:
+            return None
+        draw = random.Random(f"{ctx.deployment_id}:{index}")
+        return draw.choice(FAILURES) if draw.random() < rate else None
+
+    async def _recover(self, ctx: StepContext, index: int, failure: str) -> str | None:
+        from haymaker.llm import LLMMessage
+
+        prompt = (
+            f"Error collecting item {index}: {failure}\n"
+            f"Goal: {ctx.config['goal']}\n"
+            "Should I skip this item or recover it? Reply SKIP, or reply with only a JSON object "
+            'like {"data": "<recovered value>"}.'
+        )
+        response = await ctx.llm().complete(
+            [LLMMessage(role="user", content=prompt)], system=RECOVERY_SYSTEM, max_tokens=200
+        )
+        answer = response.content.strip()
+        if answer.upper().startswith("SKIP"):
+            ctx.log(f"LLM advised skipping item {index + 1}")
+            return None
+        try:
+            return RecoveredItem.model_validate(json.loads(answer)).data
+        except (ValueError, ValidationError):
+            ctx.log(
+                f"LLM answer for item {index + 1} was not usable recovery JSON; skipped", "warning"
+            )
+            return None
+
+    async def _report(self, ctx: StepContext) -> StepResult:
         collected = int(ctx.metadata.get("items_collected", 0))
-        achieved = collected >= ctx.config["item_count"]
+        target = ctx.config["item_count"]
+        achieved = collected >= target
         ctx.log(f"Items collected: {collected}")
         ctx.log(f"Goal achieved: {achieved}")
-        return StepResult(metadata={"goal_achieved": achieved}, phase_complete=True)
+        metadata: dict[str, object] = {"goal_achieved": achieved}
+        if ctx.config["enable_llm"]:
+            from haymaker.llm import LLMMessage
+
+            question = (
+                f"Goal: {ctx.config['goal']}\nItems collected: {collected}\nTarget: {target}\n"
+                f"Items recovered with your help: {ctx.metadata.get('items_recovered', 0)}\n"
+                "Was the goal achieved? Answer in one sentence."
+            )
+            response = await ctx.llm().complete(
+                [LLMMessage(role="user", content=question)], max_tokens=100
+            )
+            evaluation = " ".join(response.content.split())[:500]
+            metadata["llm_evaluation"] = evaluation
+            ctx.log(f"LLM evaluation: {evaluation}")
+        return StepResult(metadata=metadata, phase_complete=True)
