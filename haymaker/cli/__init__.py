@@ -1,6 +1,8 @@
-"""The `haymaker` command: agent-haymaker's lifecycle commands over the HTTP API.
+"""The `haymaker` command: agent-haymaker's lifecycle commands over the HTTP API, against the
+local host or a deployed Function App alike.
 
-Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 not found, 4 conflict.
+Exit codes: 0 ok, 1 the operation failed, 2 usage error (bad options, config or input),
+3 not found, 4 conflict (not legal in the current state).
 """
 
 from __future__ import annotations
@@ -11,66 +13,99 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.live import Live
 from rich.table import Table
 
+from haymaker.cli import output
 from haymaker.cli.client import ApiClient, ApiError
-from haymaker.cli.output import (
-    FINISHED,
-    console,
-    errors,
-    fail,
-    pairs,
-    print_json,
-    print_lines,
-    settled,
-    show_state,
-    wait_until_settled,
-)
+from haymaker.cli.output import FINISHED, console, fail, pairs, print_json, print_lines, show_state
+from haymaker.cli.profiles import call, current_client, profile_app, selected
 from haymaker.cli.schedules import schedule_app
 
 app = typer.Typer(
     name="haymaker",
     help="Deploy, run, stop, resume and clean up goal-seeking agent workloads.",
     no_args_is_help=True,
-    add_completion=False,
+    rich_markup_mode=None,
 )
-workload_app = typer.Typer(help="Installed workloads.", no_args_is_help=True)
+workload_app = typer.Typer(
+    help="Installed workloads and their config schemas.", no_args_is_help=True
+)
 app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(profile_app, name="profile")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
 
 
-def _client() -> ApiClient:
-    return ApiClient.from_env()
+@app.callback()
+def options(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", envvar="HAYMAKER_PROFILE", help="named endpoint (see `profile list`)"
+        ),
+    ] = None,
+) -> None:
+    """HAYMAKER_URL and HAYMAKER_KEY, when set, override the profile."""
+    selected["profile"] = profile
+
+
+def _typed_config(client: ApiClient, workload: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Type `key=value` strings by the workload's schema and refuse bad ones before deploying."""
+    from haymaker.errors import ConfigError
+    from haymaker.workloads.manifest import WorkloadManifest
+
+    try:
+        manifest = WorkloadManifest.model_validate(client.workload(workload))
+    except ApiError as exc:
+        raise fail(exc) from None
+    try:
+        return manifest.validate_config(values)
+    except ConfigError as exc:
+        output.errors.print(f"[red]error:[/red] {exc.detail}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command()
 def deploy(
     workload: Annotated[str, typer.Argument(help="workload name, e.g. data-collector")],
-    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="key=value")] = None,
-    config_file: Annotated[Path | None, typer.Option("--config-file", help="YAML or JSON")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", "-d", help="hours")] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="follow until it finishes")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", "-c", help="key=value (repeat)")
+    ] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config-file", help="YAML or JSON mapping")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeat)")] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", "-d", help="hours until its deadline")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="show progress until it finishes or stops")
+    ] = False,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Deploy a workload."""
     values: dict[str, Any] = {}
     if config_file is not None:
         import yaml
 
-        loaded = yaml.safe_load(config_file.read_text())
+        try:
+            loaded = yaml.safe_load(config_file.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--config-file") from None
         if not isinstance(loaded, dict):
             raise typer.BadParameter(
                 "must hold a mapping of key: value", param_hint="--config-file"
             )
         values.update(loaded)
     values.update(pairs(config, "--config"))
-    client = _client()
+    client = current_client()
+    typed = _typed_config(client, workload, values)
     try:
-        accepted = client.deploy(
-            workload, values, tags=pairs(tag, "--tag"), duration_hours=duration
-        )
+        accepted = client.deploy(workload, typed, tags=pairs(tag, "--tag"), duration_hours=duration)
         deployment_id = accepted["deployment_id"]
         if not as_json:
             console.print(f"Deployment started: [bold]{deployment_id}[/bold]")
@@ -78,13 +113,10 @@ def deploy(
             if as_json:
                 print_json(accepted)
             return
-        state = wait_until_settled(client, deployment_id, quiet=as_json)
+        state = output.wait_until_settled(client, deployment_id, quiet=as_json)
     except ApiError as exc:
         raise fail(exc) from None
-    if as_json:
-        print_json(state)
-    else:
-        show_state(state)
+    print_json(state) if as_json else show_state(state)
     if state["status"] == "failed":
         raise typer.Exit(1)
 
@@ -92,66 +124,120 @@ def deploy(
 @app.command()
 def status(
     deployment_id: str,
-    output: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    as_json: JsonOption = False,
 ) -> None:
     """Show a deployment's status."""
-    if output not in ("text", "json"):
+    if fmt not in ("text", "json"):
         raise typer.BadParameter("text or json", param_hint="--format")
-    try:
-        state = _client().status(deployment_id)
-    except ApiError as exc:
-        raise fail(exc) from None
-    print_json(state) if output == "json" else show_state(state)
+    state = call(lambda client: client.status(deployment_id))
+    print_json(state) if as_json or fmt == "json" else show_state(state)
+
+
+def _deployments_table(items: list[dict[str, Any]]) -> Table:
+    table = Table()
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Workload", no_wrap=True)
+    for name in ("Status", "Phase", "Progress", "Created"):
+        table.add_column(name, no_wrap=name != "Phase")
+    for item in items:
+        metadata = item.get("metadata") or {}
+        progress = (
+            f"{metadata['items_collected']}/{metadata['item_count']}"
+            if "item_count" in metadata
+            else ""
+        )
+        status_text = item["status"]
+        if (
+            item.get("desired_status") not in (item["status"], None)
+            and item["status"] not in FINISHED
+        ):
+            status_text += f" → {item['desired_status']}"
+        table.add_row(
+            item["deployment_id"],
+            item["workload_name"],
+            status_text,
+            item["phase"],
+            progress,
+            str(item["created_at"])[:16].replace("T", " "),
+        )
+    return table
 
 
 @app.command("list")
 def list_deployments(
     workload: Annotated[str | None, typer.Option("--workload", "-w")] = None,
     state: Annotated[str | None, typer.Option("--status", "-s")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-l")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-l", min=1, max=1000, help="page size")] = 50,
     all_pages: Annotated[bool, typer.Option("--all", help="follow every page")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List deployments."""
-    client = _client()
-    try:
+
+    def fetch(client: ApiClient) -> list[dict[str, Any]]:
         if all_pages:
-            items = list(client.list_all(workload=workload, status=state, limit=limit))
-        else:
-            items = client.list(workload=workload, status=state, limit=limit)["items"]
+            return list(client.list_all(workload=workload, status=state, limit=limit))
+        return client.list(workload=workload, status=state, limit=limit)["items"]
+
+    items = call(fetch)
+    print_json(items) if as_json else console.print(_deployments_table(items))
+
+
+@app.command()
+def watch(
+    workload: Annotated[str | None, typer.Option("--workload", "-w")] = None,
+    state: Annotated[str | None, typer.Option("--status", "-s")] = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="seconds between refreshes")
+    ] = 2.0,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="stop after this many refreshes")
+    ] = None,
+) -> None:
+    """A live table of deployments (Ctrl-C stops it)."""
+    client = current_client()
+    shown = 0
+    try:
+        with Live(console=console, auto_refresh=False) as live:
+            while count is None or shown < count:
+                items = list(client.list_all(workload=workload, status=state, limit=200))
+                live.update(_deployments_table(items), refresh=True)
+                shown += 1
+                if count is None or shown < count:
+                    time.sleep(interval)
     except ApiError as exc:
         raise fail(exc) from None
-    if as_json:
-        print_json(items)
+    except KeyboardInterrupt:
         return
-    table = Table("ID", "Workload", "Status", "Phase", "Created")
-    for item in items:
-        table.add_row(
-            item["deployment_id"],
-            item["workload_name"],
-            item["status"],
-            item["phase"],
-            str(item["created_at"])[:19],
-        )
-    console.print(table)
 
 
 @app.command()
 def logs(
     deployment_id: str,
-    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
-    follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="last N lines")] = 50,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="stream new lines until it ends")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
-    """Show a deployment's log lines (follow streams new ones until it ends)."""
-    client = _client()
+    """Show a deployment's log lines."""
+    client = current_client()
+
+    def emit(items: list[dict[str, Any]]) -> None:
+        if as_json:
+            for item in items:
+                print(json.dumps(item, default=str), flush=True)
+        else:
+            print_lines(items)
+
     try:
         page = client.logs(deployment_id, tail=lines)
         cursor = page["cursor"]
-        print_lines(page["items"])
+        emit(page["items"])
         while follow:
             state = client.status(deployment_id)
             page = client.logs(deployment_id, after=cursor)
-            print_lines(page["items"])
+            emit(page["items"])
             cursor = page["cursor"]
             if state["status"] in FINISHED and not page["items"]:
                 return
@@ -162,81 +248,110 @@ def logs(
         return
 
 
-def _command(deployment_id: str, name: str, wait: bool = False, **params: Any) -> dict[str, Any]:
-    client = _client()
-    try:
-        state = client.command(deployment_id, name, **params)
-        if wait:
-            state = wait_until_settled(client, deployment_id)
-    except ApiError as exc:
-        raise fail(exc) from None
-    return state
+def _command(deployment_id: str, name: str, **params: Any) -> dict[str, Any]:
+    return call(lambda client: client.command(deployment_id, name, **params))
 
 
 @app.command()
-def stop(deployment_id: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False) -> None:
+def stop(deployment_id: str, yes: YesOption = False, as_json: JsonOption = False) -> None:
     """Stop a deployment at its next step boundary."""
+    output.confirm(f"Stop {deployment_id}?", yes)
     state = _command(deployment_id, "stop")
-    console.print(f"{deployment_id}: {state['status']} → {state['desired_status']}")
+    print_json(state) if as_json else console.print(
+        f"{deployment_id}: {state['status']} → {state['desired_status']}"
+    )
 
 
 @app.command()
-def start(deployment_id: str, wait: Annotated[bool, typer.Option("--wait")] = False) -> None:
-    """Resume a stopped deployment."""
-    state = _command(deployment_id, "start", wait=wait)
-    show_state(state) if wait else console.print(f"{deployment_id}: {state['status']} → running")
+def start(
+    deployment_id: str,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="show progress until it finishes or stops")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Resume a stopped deployment from where it stopped."""
+    state = _command(deployment_id, "start")
+    if wait:
+        state = call(lambda client: output.wait_until_settled(client, deployment_id, quiet=as_json))
+    if as_json:
+        print_json(state)
+    elif wait:
+        show_state(state)
+    else:
+        console.print(f"{deployment_id}: {state['status']} → running")
+    if state["status"] == "failed":
+        raise typer.Exit(1)
 
 
 @app.command()
 def cleanup(
     deployment_id: str,
-    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="only list what would be deleted")
+    ] = False,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Delete what a deployment created, then complete it."""
+    """Delete what a deployment created, then complete it (prints the report)."""
     if dry_run:
         preview = _command(deployment_id, "cleanup", dry_run="true")
-        table = Table("Kind", "Name", title=f"Cleanup of {deployment_id} would delete")
+        if as_json:
+            print_json(preview)
+            return
+        console.print(
+            f"Cleanup of {deployment_id} would delete {len(preview['would_delete'])} resources:"
+        )
+        table = Table("Kind", "Name")
         for resource in preview["would_delete"]:
             table.add_row(resource["kind"], resource["name"])
         console.print(table)
         return
+    output.confirm(f"Clean up {deployment_id}: delete everything it created?", yes)
     _command(deployment_id, "cleanup")
-    client = _client()
-    state = client.status(deployment_id)
-    while not (state["status"] in FINISHED and settled(state)):
+    state = call(lambda client: client.status(deployment_id))
+    while not (state["status"] in FINISHED and output.settled(state)):
         time.sleep(0.25)
-        state = client.status(deployment_id)
+        state = call(lambda client: client.status(deployment_id))
     report = (state.get("metadata") or {}).get("cleanup") or {}
-    table = Table("Field", "Value", title=f"Cleanup report for {deployment_id}")
-    for key in ("resources_deleted", "resources_failed", "duration_seconds"):
-        table.add_row(key, str(report.get(key, "")))
-    table.add_row("status", state["status"])
-    console.print(table)
+    if as_json:
+        print_json({"deployment_id": deployment_id, "status": state["status"], **report})
+    else:
+        console.print(f"Cleanup report for {deployment_id}:")
+        table = Table("Field", "Value")
+        for key in ("resources_deleted", "resources_failed"):
+            table.add_row(key, str(report.get(key, "")))
+        table.add_row("duration_seconds", f"{report.get('duration_seconds', 0):.2f}")
+        table.add_row("status", state["status"])
+        if state.get("error"):
+            table.add_row("error", state["error"])
+        console.print(table)
     if state["status"] == "failed":
         raise typer.Exit(1)
 
 
 @workload_app.command("list")
-def workload_list() -> None:
+def workload_list(as_json: JsonOption = False) -> None:
     """List installed workloads."""
-    try:
-        items = _client().workloads()["items"]
-    except ApiError as exc:
-        raise fail(exc) from None
-    table = Table("Name", "Version", "Description")
+    items = call(lambda client: client.workloads())["items"]
+    if as_json:
+        print_json(items)
+        return
+    table = Table("Name", "Version", "Phases", "Description")
     for item in items:
-        table.add_row(item["name"], item["version"], item["description"])
+        table.add_row(
+            item["name"], item["version"], " → ".join(item["phases"]), item["description"]
+        )
     console.print(table)
 
 
 @workload_app.command("info")
-def workload_info(name: str) -> None:
+def workload_info(name: str, as_json: JsonOption = False) -> None:
     """Show a workload's config schema."""
-    try:
-        manifest = _client().workload(name)
-    except ApiError as exc:
-        raise fail(exc) from None
+    manifest = call(lambda client: client.workload(name))
+    if as_json:
+        print_json(manifest)
+        return
     console.print(
         f"[bold]{manifest['name']}[/bold] {manifest['version']}: {manifest.get('description', '')}"
     )
@@ -271,7 +386,7 @@ def dev(
             while True:
                 time.sleep(3600)
     except DevError as exc:
-        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        output.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("stopped")

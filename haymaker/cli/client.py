@@ -23,13 +23,25 @@ class ApiError(Exception):
 
     @property
     def exit_code(self) -> int:
-        return {404: 3, 409: 4}.get(self.status or 0, 1)
+        return {400: 2, 422: 2, 404: 3, 409: 4}.get(self.status or 0, 1)
+
+    @property
+    def hint(self) -> str | None:
+        return {
+            401: "check the function key (HAYMAKER_KEY or the profile's key)",
+            403: "the caller lacks the role for this operation",
+            404: "check the id with `haymaker list`",
+            409: "see the current state with `haymaker status ID`",
+            429: "slow down; try again shortly",
+            503: "try again shortly",
+        }.get(self.status or 0)
 
 
 @dataclass
 class ApiClient:
     base_url: str = DEFAULT_URL
     key: str | None = None
+    bearer: str | None = None  # App Service authentication (Entra ID)
     timeout: float = 30.0
 
     @classmethod
@@ -38,6 +50,8 @@ class ApiClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"x-functions-key": self.key} if self.key else {}
+        if self.bearer:
+            headers["Authorization"] = f"Bearer {self.bearer}"
         url = f"{self.base_url.rstrip('/')}/api/{path.lstrip('/')}"
         try:
             response = httpx.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
@@ -150,6 +164,8 @@ def _error(response: httpx.Response) -> ApiError:
         body = None
     if isinstance(body, dict) and "detail" in body:
         message = f"{body.get('title', 'Error')}: {body['detail']}"
+    elif response.status_code == 401:
+        message = "unauthorized (HTTP 401)"
     else:
         message = f"HTTP {response.status_code}: {response.text[:200] or response.reason_phrase}"
     return ApiError(message, response.status_code, body)

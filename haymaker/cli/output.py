@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from haymaker.cli.client import ApiClient, ApiError
 
@@ -26,8 +27,22 @@ def settled(state: dict[str, Any]) -> bool:
 
 
 def fail(exc: ApiError) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    """Print one line (with a hint where there is one) and give the documented exit code."""
+    hint = f" (hint: {exc.hint})" if exc.hint else ""
+    errors.print(f"[red]error:[/red] {exc}{hint}", soft_wrap=True, highlight=False)
     return typer.Exit(exc.exit_code)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before a destructive command, unless --yes; without a terminal, require --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        errors.print(
+            f"[red]error:[/red] {question} Add --yes to confirm without a terminal.", soft_wrap=True
+        )
+        raise typer.Exit(2)
+    typer.confirm(question, abort=True)
 
 
 def pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -73,7 +88,8 @@ def wait_until_settled(
     columns = (
         TextColumn("[bold]{task.fields[phase]:<12}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} items"),
+        TaskProgressColumn(),
+        TextColumn("{task.completed}/{task.total} items done"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
@@ -81,12 +97,11 @@ def wait_until_settled(
         while True:
             state = client.status(deployment_id)
             metadata = state.get("metadata") or {}
-            progress.update(
-                task,
-                phase=state["phase"],
-                total=metadata.get("item_count"),
-                completed=metadata.get("items_collected", 0),
-            )
+            total = metadata.get("item_count")
+            done = metadata.get("items_collected", 0) + metadata.get("items_failed", 0)
+            if state["status"] == "completed" and total:
+                done = total  # every item was dealt with, collected or not
+            progress.update(task, phase=state["phase"], total=total, completed=done)
             if settled(state):
                 return state
             time.sleep(0.25)

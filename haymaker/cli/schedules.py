@@ -8,18 +8,12 @@ import typer
 from rich.table import Table
 
 from haymaker.cli import output
-from haymaker.cli.client import ApiClient, ApiError
+from haymaker.cli.client import ApiClient
+from haymaker.cli.profiles import call
 
 schedule_app = typer.Typer(
     help="Scheduled workloads (NCRONTAB, six fields, seconds first).", no_args_is_help=True
 )
-
-
-def _call(operation) -> Any:
-    try:
-        return operation(ApiClient.from_env())
-    except ApiError as exc:
-        raise output.fail(exc) from None
 
 
 def _show(view: dict[str, Any]) -> None:
@@ -71,7 +65,7 @@ def create(
     }
     if duration is not None:
         body["duration_hours"] = duration
-    _show(_call(lambda client: client.create_schedule(body)))
+    _show(call(lambda client: client.create_schedule(body)))
 
 
 @schedule_app.command("list")
@@ -90,7 +84,7 @@ def list_schedules(
             if not token:
                 return items
 
-    items = _call(every_page)
+    items = call(every_page)
     if as_json:
         output.print_json(items)
         return
@@ -108,21 +102,22 @@ def list_schedules(
 
 
 @schedule_app.command("show")
-def show(schedule_id: str) -> None:
+def show(schedule_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a schedule, its next five slots and its recent runs."""
-    _show(_call(lambda client: client.schedule(schedule_id)))
+    view = call(lambda client: client.schedule(schedule_id))
+    output.print_json(view) if as_json else _show(view)
 
 
 @schedule_app.command("enable")
 def enable(schedule_id: str) -> None:
     """Enable a schedule (its next slot is computed from now)."""
-    _show(_call(lambda client: client.update_schedule(schedule_id, {"enabled": True})))
+    _show(call(lambda client: client.update_schedule(schedule_id, {"enabled": True})))
 
 
 @schedule_app.command("disable")
 def disable(schedule_id: str) -> None:
     """Disable a schedule."""
-    _show(_call(lambda client: client.update_schedule(schedule_id, {"enabled": False})))
+    _show(call(lambda client: client.update_schedule(schedule_id, {"enabled": False})))
 
 
 @schedule_app.command("delete")
@@ -134,7 +129,10 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
 ) -> None:
     """Delete a schedule."""
-    result = _call(lambda client: client.delete_schedule(schedule_id, stop_runs=stop_runs))
+    output.confirm(
+        f"Delete schedule {schedule_id}" + (" and stop its runs?" if stop_runs else "?"), yes
+    )
+    result = call(lambda client: client.delete_schedule(schedule_id, stop_runs=stop_runs))
     stopped = ", ".join(result["stopped"]) or "none"
     output.console.print(f"Deleted {schedule_id}; runs asked to stop: {stopped}")
 
@@ -142,10 +140,10 @@ def delete(
 @schedule_app.command("trigger")
 def trigger(schedule_id: str, wait: Annotated[bool, typer.Option("--wait")] = False) -> None:
     """Run a schedule's workload now."""
-    accepted = _call(lambda client: client.trigger_schedule(schedule_id))
+    accepted = call(lambda client: client.trigger_schedule(schedule_id))
     output.console.print(f"Deployment started: [bold]{accepted['deployment_id']}[/bold]")
     if wait:
-        state = _call(lambda client: output.wait_until_settled(client, accepted["deployment_id"]))
+        state = call(lambda client: output.wait_until_settled(client, accepted["deployment_id"]))
         output.show_state(state)
         if state["status"] == "failed":
             raise typer.Exit(1)

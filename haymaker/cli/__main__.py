@@ -1,0 +1,3 @@
+from haymaker.cli import main
+
+main()
