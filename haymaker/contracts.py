@@ -49,6 +49,7 @@ class DeploymentView(Contract):
     deadline: datetime | None = None
     wake_event: str | None = None
     error: str | None = None
+    resume_at: datetime | None = None  # the workload asked for its next step not before this
 
 
 class ReconcileRequest(Contract):
@@ -62,6 +63,9 @@ class ReconcileRequest(Contract):
 class StepRequest(Contract):
     deployment_id: str
     step: int = Field(ge=0, description="steps completed so far; a re-run step is recognised")
+    wake_event: str | None = Field(
+        default=None, description="doorbell to record if the workload asks to pause after the step"
+    )
 
 
 class CleanupRequest(Contract):

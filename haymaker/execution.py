@@ -37,6 +37,7 @@ def view_of(record: DeploymentRecord) -> DeploymentView:
         deadline=state.deadline,
         wake_event=record.progress.wake_event,
         error=state.error,
+        resume_at=record.progress.resume_at,
     )
 
 
@@ -75,7 +76,9 @@ class Executor:
                 record.move_to(S.RUNNING, now)
                 state.stopped_at = None
                 record.log(f"Resumed at step {record.progress.step} (phase {state.phase})", now)
-            record.progress.wake_event = request.wake_event if state.status == S.STOPPED else None
+            pausing = record.progress.resume_at is not None and record.progress.resume_at > now
+            idle = state.status == S.STOPPED or (state.status == S.RUNNING and pausing)
+            record.progress.wake_event = request.wake_event if idle else None
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
         return view_of(record)
@@ -117,6 +120,8 @@ class Executor:
             for level, message in ctx.logs:
                 record.log(message, done_at, level)
             record.state.metadata.update(result.metadata)
+            record.progress.resume_at = result.resume_at
+            record.progress.wake_event = request.wake_event if result.resume_at else None
             if ctx.llm_usage:
                 spent = LLMUsage.model_validate(record.state.metadata.get("llm_usage") or {})
                 total = spent.add(LLMUsage.model_validate(ctx.llm_usage))

@@ -44,7 +44,7 @@ class Lifecycle:
         """Record a pending deployment (DeploymentExistsError if `deployment_id` is taken).
         A scheduled run passes its (schedule id, slot), kept in the metadata."""
         manifest = self.registry.manifest(request.workload_name)
-        config = manifest.validate_config(request.workload_config)
+        config = self.registry.validate_config(manifest.name, request.workload_config)
         now = self.clock()
         metadata: dict[str, Any] = {"workload_version": manifest.version}
         if schedule is not None:

@@ -35,7 +35,7 @@ bp = df.Blueprint()
 # Steps do the workload's (possibly flaky) work; state changes are quick table writes.
 STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=3)
 STATE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=5)
-# About four history events per step: this keeps a generation's history near 200 events.
+# About four history events per step or wait: a generation's history stays near 170 events.
 STEPS_PER_GENERATION = 40
 # Durable timers in Python must stay under 6 days; an idle generation renews itself at this.
 MAX_IDLE_WAIT = timedelta(days=5)
@@ -54,7 +54,7 @@ def deployment_orchestrator(context: df.DurableOrchestrationContext) -> Orchestr
 def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestration[Any]:
     waits = 0
     view = yield from _reconcile(context, run, waits)
-    steps = 0
+    work = 0  # steps and waits in this generation, about four history events each
     while True:
         _publish(context, view)
         if view.desired_status == S.CLEANING_UP:
@@ -64,51 +64,61 @@ def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestratio
         if _expired(context, view.deadline):
             view = yield from _finish(context, run, "expired")
             continue
-        if view.status != view.desired_status or (view.status == S.STOPPED and not view.wake_event):
+        idle = _idle(context, view)
+        if view.status != view.desired_status or (idle and not view.wake_event):
             view = yield from _reconcile(context, run, waits)
             continue
-        if view.status == S.STOPPED:
+        if work >= STEPS_PER_GENERATION:
+            context.continue_as_new(_next_generation(run))  # keep the history short
+            return None
+        work += 1
+        if idle:  # stopped, or pausing until the workload's next step is due
             woke = yield from _wait_for_doorbell(context, view)
             waits += 1
             if woke == "deadline":
                 view = yield from _finish(context, run, "expired")
-                continue
-            if woke == "renew":
+            elif woke == "renew":
                 # Idle for a whole timer: start a fresh, short history.
                 context.continue_as_new(_next_generation(run))
                 return None
-            view = yield from _reconcile(context, run, waits)
+            elif woke == "resume":
+                view = view.model_copy(update={"resume_at": None})
+            else:
+                view = yield from _reconcile(context, run, waits)
             continue
-        view = yield from _activity(
-            context,
-            ActivityName.RUN_STEP,
-            StepRequest(deployment_id=run.deployment_id, step=view.step),
-            DeploymentView,
-            STEP_RETRY,
+        request = StepRequest(
+            deployment_id=run.deployment_id, step=view.step, wake_event=_wake(run, waits)
         )
-        steps += 1
-        if steps >= STEPS_PER_GENERATION and view.status not in TERMINAL_STATUSES:
-            context.continue_as_new(_next_generation(run))
-            return None
+        view = yield from _activity(
+            context, ActivityName.RUN_STEP, request, DeploymentView, STEP_RETRY
+        )
+
+
+def _idle(context: df.DurableOrchestrationContext, view: DeploymentView) -> bool:
+    if view.status == S.STOPPED:
+        return True
+    return view.resume_at is not None and context.current_utc_datetime < view.resume_at
 
 
 def _wait_for_doorbell(
     context: df.DurableOrchestrationContext, view: DeploymentView
 ) -> Orchestration[str]:
-    """Wait, without polling, for the event named in the entity or for a fresh timer.
-    Returns what ended the wait: "doorbell", "deadline" or "renew" (the idle limit)."""
+    """Wait, without polling, for the event named in the entity or for a fresh timer. Returns
+    what ended the wait: "doorbell", "resume" (the workload's pause is over), "deadline", or
+    "renew" (the idle limit: time for a fresh history)."""
     assert view.wake_event is not None
-    fire_at = context.current_utc_datetime + MAX_IDLE_WAIT
-    at_deadline = view.deadline is not None and view.deadline <= fire_at
-    if at_deadline:
-        fire_at = view.deadline
+    fire_at, reason = context.current_utc_datetime + MAX_IDLE_WAIT, "renew"
+    if view.status == S.RUNNING and view.resume_at is not None and view.resume_at < fire_at:
+        fire_at, reason = view.resume_at, "resume"
+    if view.deadline is not None and view.deadline <= fire_at:
+        fire_at, reason = view.deadline, "deadline"
     doorbell = context.wait_for_external_event(view.wake_event)
     timer = context.create_timer(fire_at)
     winner = yield context.task_any([doorbell, timer])
     if winner is not timer:
         timer.cancel()
         return "doorbell"
-    return "deadline" if at_deadline else "renew"
+    return reason
 
 
 def _cleanup(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestration[Any]:
@@ -125,11 +135,15 @@ def _cleanup(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestr
         )
 
 
+def _wake(run: RunInput, waits: int) -> str:
+    """The doorbell name of the next wait: unique to it, so a late or early ring is harmless."""
+    return f"wake-{run.run_id}-{run.generation}-{waits}"
+
+
 def _reconcile(
     context: df.DurableOrchestrationContext, run: RunInput, waits: int
 ) -> Orchestration[DeploymentView]:
-    wake_event = f"wake-{run.run_id}-{run.generation}-{waits}"
-    request = ReconcileRequest(deployment_id=run.deployment_id, wake_event=wake_event)
+    request = ReconcileRequest(deployment_id=run.deployment_id, wake_event=_wake(run, waits))
     return (yield from _activity(context, ActivityName.RECONCILE, request, DeploymentView))
 
 

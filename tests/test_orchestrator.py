@@ -360,6 +360,35 @@ async def test_item_count_1000_keeps_every_history_bounded(
     )
 
 
+async def test_a_pause_between_steps_waits_on_a_timer_and_still_hears_commands(
+    lifecycle, stores, function_app
+):
+    dep, orch = await deploy(
+        lifecycle, function_app, "flaky-collector", config={"steps": 5, "pause_seconds": 3600}
+    )
+    await orch.run_activities()  # reconcile and the first step, which asks for an hour's pause
+    assert orch.pending == []
+    (timer,) = orch.timers.values()
+    record = await stores.deployments.get(dep)
+    assert record.progress.resume_at is not None
+    assert timer.fire_at == record.progress.resume_at
+    assert record.progress.wake_event in orch.waiting_for
+    await lifecycle.command(dep, Command.STOP)
+    orch.raise_event(record.progress.wake_event)
+    await orch.run_activities()
+    stopped = await stores.deployments.get(dep)
+    assert stopped.state.status == S.STOPPED
+    assert stopped.state.metadata["done"] == 1
+    await lifecycle.command(dep, Command.START)
+    orch.raise_event(stopped.progress.wake_event)
+    await orch.run_to_completion()  # fires the pauses' timers as they come due
+    final = await stores.deployments.get(dep)
+    assert final.state.status == S.COMPLETED
+    assert final.state.metadata["done"] == 5
+    steps = [p["step"] for name, p in orch.calls if name == ActivityName.RUN_STEP]
+    assert steps == [0, 1, 2, 3, 4]
+
+
 def test_orchestrator_module_is_deterministic_source():
     """No clock, randomness, environment or I/O in orchestrator code."""
     from pathlib import Path

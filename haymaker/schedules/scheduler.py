@@ -77,10 +77,12 @@ class Scheduler:
     # -- managing schedules ------------------------------------------------------------------
 
     async def create(self, spec: ScheduleSpec) -> ScheduleState:
-        manifest = self.registry.manifest(spec.workload_name)
+        self.registry.manifest(spec.workload_name)  # an unknown workload is a 404
         now = self.clock()
         data = spec.model_dump()
-        data["workload_config"] = manifest.validate_config(spec.workload_config)
+        data["workload_config"] = self.registry.validate_config(
+            spec.workload_name, spec.workload_config
+        )
         state = ScheduleState(
             **data, schedule_id=f"sch-{secrets.token_hex(5)}", created_at=now, updated_at=now
         )
@@ -94,8 +96,9 @@ class Scheduler:
         def change(record: ScheduleRecord) -> None:
             state = record.state
             if "workload_config" in changes:
-                manifest = self.registry.manifest(state.workload_name)
-                changes["workload_config"] = manifest.validate_config(patch.workload_config or {})
+                changes["workload_config"] = self.registry.validate_config(
+                    state.workload_name, patch.workload_config or {}
+                )
             for name, value in changes.items():
                 if value is None and name != "duration_hours":
                     continue

@@ -44,6 +44,7 @@ class Progress(Model):
     step: int = 0
     log_count: int = 0
     wake_event: str | None = None
+    resume_at: datetime | None = None
 
 
 @dataclass

@@ -29,6 +29,9 @@ class StepResult(BaseModel):
     cursor: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     phase_complete: bool = False
+    # Run the next step not before this time: the orchestration waits on a durable timer
+    # (no sleeping in activities), and stop/start/cleanup still wake it.
+    resume_at: datetime | None = None
 
 
 @dataclass
@@ -95,6 +98,10 @@ class Workload(ABC):
     @classmethod
     def manifest(cls) -> WorkloadManifest:
         return _load_manifest(cls)
+
+    @classmethod  # noqa: B027 - an optional hook: most workloads need no check beyond the schema
+    def check_config(cls, config: dict[str, Any]) -> None:
+        """Checks the schema cannot express (one key against another); raise ConfigError."""
 
     @property
     def name(self) -> str:

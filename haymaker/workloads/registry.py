@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from haymaker.errors import WorkloadNotFoundError
 from haymaker.workloads.base import Workload
@@ -35,6 +36,13 @@ class WorkloadRegistry:
 
     def manifest(self, name: str) -> WorkloadManifest:
         return self._class(name).manifest()
+
+    def validate_config(self, name: str, config: dict[str, Any] | None) -> dict[str, Any]:
+        """The schema's checks (defaults, types, ranges, unknown keys) and the workload's own."""
+        cls = self._class(name)
+        validated = cls.manifest().validate_config(config)
+        cls.check_config(validated)
+        return validated
 
     def create(self, name: str) -> Workload:
         return self._class(name)()
@@ -70,8 +78,9 @@ def _load_entry_point(entry_point: EntryPoint) -> type[Workload] | None:
 
 def builtin_workloads() -> list[type[Workload]]:
     from haymaker.workloads.data_collector import DataCollectorWorkload
+    from haymaker.workloads.m365 import M365KnowledgeWorkerWorkload
 
-    return [DataCollectorWorkload]
+    return [DataCollectorWorkload, M365KnowledgeWorkerWorkload]
 
 
 @cache

@@ -1,6 +1,7 @@
 """A workload that fails on purpose, for tests of retries, failures and cleanup errors."""
 
 from collections import Counter
+from datetime import timedelta
 
 from haymaker.models import Resource
 from haymaker.workloads.base import CleanupContext, StepContext, StepResult, Workload, WorkloadError
@@ -19,8 +20,13 @@ class FlakyWorkload(Workload):
         ctx.add_resource("thing", f"thing-{index}", undeletable=index < ctx.config["undeletable"])
         ctx.log(f"step {index} done")
         done = index + 1 >= ctx.config["steps"]
+        pause = ctx.config["pause_seconds"]
+        resume_at = ctx.now + timedelta(seconds=pause) if pause and not done else None
         return StepResult(
-            cursor={"index": index + 1}, metadata={"done": index + 1}, phase_complete=done
+            cursor={"index": index + 1},
+            metadata={"done": index + 1},
+            phase_complete=done,
+            resume_at=resume_at,
         )
 
     async def delete_resource(self, resource: Resource, ctx: CleanupContext) -> None:
