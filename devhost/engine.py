@@ -5,6 +5,9 @@ killed at any moment resumes where it was (see durable_store.py for the commit p
 Per instance, episodes never overlap (a lock); across instances they run concurrently.
 Activities are at-least-once, as in Azure: a result is stored before it is applied, so a
 finished activity is never run again, while one that was running at a crash runs again.
+
+If storage stops answering, the engine pauses; when it answers again, the engine drops what
+it held in memory and recovers from storage exactly as a restarted host does.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 
 from devhost import speedups
 from devhost.durable_store import CommitPlan, DurableStore, Instance, Message, utc_now
@@ -74,6 +81,9 @@ class _Runtime:
     pending: list[Message] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)  # numbers of stored messages in `pending`
     finished_tasks: set[int] = field(default_factory=set)
+    # Ids of the tasks, timers and sub-orchestrations this execution's history asked for.
+    scheduled: set[int] = field(default_factory=set)
+    epoch: int = 0  # the engine epoch it was loaded in (see Engine._forget_everything)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     running_activities: int = 0
     last_episode_seconds: float = 0.0
@@ -108,6 +118,12 @@ class _Work:
     instance_id: str
     execution: int
     call: ActivityCall
+    epoch: int = 0  # the engine epoch that asked for it; older work is dropped
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Storage did not answer at all (as opposed to answering with an error)."""
+    return isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError))
 
 
 class Engine:
@@ -146,6 +162,11 @@ class Engine:
         self._replay_threads = ThreadPoolExecutor(max_orchestrations, thread_name_prefix="replay")
         self.episodes = 0
         self.activities_run = 0
+        # Bumped on each recovery from a storage outage: work from before it is stale.
+        self._epoch = 0
+        self._storage_up = asyncio.Event()
+        self._storage_up.set()
+        self._outage_seen = False  # storage failed since the current recovery began
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -209,7 +230,9 @@ class Engine:
             if kind == EventType.TASK_SCHEDULED:
                 call = ActivityCall(event_id, event["Name"], event.get("Input") or "null")
                 runtime.running_activities += 1
-                self._work.put_nowait(_Work(instance.instance_id, instance.execution, call))
+                self._work.put_nowait(
+                    _Work(instance.instance_id, instance.execution, call, self._epoch)
+                )
             elif kind == EventType.TIMER_CREATED and event_id not in cancelled:
                 fire_at = datetime.fromisoformat(event["FireAt"].replace("Z", "+00:00"))
                 self._add_timer(instance.instance_id, instance.execution, event_id, fire_at)
@@ -255,7 +278,7 @@ class Engine:
             await self.store.create(instance)
         except ResourceExistsError:
             raise InstanceExists(f"An instance with ID '{instance_id}' already exists.") from None
-        self._runtimes[instance_id] = _Runtime(instance)
+        self._runtimes[instance_id] = _Runtime(instance, epoch=self._epoch)
         self._next_seq[instance_id] = 1
         self._schedule(instance_id)
         return instance
@@ -359,6 +382,7 @@ class Engine:
             try:
                 await self.store.post(instance_id, batch)
             except Exception as exc:
+                self._storage_failed(exc)
                 for message in batch:
                     message.stored.set_exception(exc)
             else:
@@ -388,15 +412,79 @@ class Engine:
 
     async def _orchestration_worker(self) -> None:
         while True:
+            await self._storage_up.wait()
             instance_id = await self._ready.get()
             self._queued.discard(instance_id)
             try:
                 await self._process(instance_id)
-            except Exception:
+            except Exception as exc:
+                if self._storage_failed(exc):
+                    continue  # the recovery reschedules every live instance
                 logger.exception("orchestration instance %s: episode failed; retrying", instance_id)
                 self._runtimes.pop(instance_id, None)
                 await asyncio.sleep(1)
                 self._schedule(instance_id)
+
+    # -- storage outages -------------------------------------------------------------------
+
+    def _storage_failed(self, exc: BaseException) -> bool:
+        """True when `exc` means storage is unreachable: the engine then pauses, and once
+        storage answers, recovers from it as a restarted host would."""
+        if not _is_outage(exc):
+            return False
+        self._outage_seen = True
+        if self._storage_up.is_set():
+            self._storage_up.clear()
+            logger.error(
+                "storage is unreachable (%s: %s); orchestrations pause until it answers",
+                type(exc).__name__,
+                exc,
+            )
+            self._spawn(self._recover_when_storage_answers())
+        return True
+
+    async def _recover_when_storage_answers(self) -> None:
+        while True:
+            await self._until_storage_answers()
+            logger.warning("storage is reachable again; reloading live orchestrations from it")
+            self._outage_seen = False
+            self._forget_everything()
+            try:
+                await self._recover()
+            except Exception:
+                logger.exception("recovery from storage failed; trying again")
+                continue
+            # Work resumed during the recovery may have met storage down again: if so, again.
+            if not self._outage_seen:
+                break
+        self._storage_up.set()
+
+    async def _until_storage_answers(self) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.store.get("storage-probe")
+                return
+            except Exception as exc:  # refused, reset, or an error while it starts up
+                logger.debug("storage probe: %s: %s", type(exc).__name__, exc)
+                delay = min(delay * 2, 5.0)
+
+    def _forget_everything(self) -> None:
+        """Drop all in-memory work; what mattered is in storage and comes back from it."""
+        self._epoch += 1
+        for runtime in self._runtimes.values():
+            runtime.broken = True  # its queued commits are not written
+        self._runtimes.clear()
+        self._queued.clear()
+        for queue in (self._ready, self._work):
+            while not queue.empty():
+                queue.get_nowait()
+        self._timers, self._cancelled = [], set()
+        self._timer_changed.set()
+        self._outbox.clear()
+        self._next_seq.clear()
+        self._rows.clear()
 
     async def _load(self, instance_id: str) -> _Runtime | None:
         runtime = self._runtimes.get(instance_id)
@@ -405,12 +493,13 @@ class Engine:
         instance = await self.store.get(instance_id)
         if instance is None:
             return None
-        runtime = _Runtime(instance)
+        runtime = _Runtime(instance, epoch=self._epoch)
         history = await self.store.history(instance)
         if history:
             handle = self.app.orchestrators[instance.name].handle
             runtime.replay = OrchestrationReplay(handle, instance.replay_state(history))
             runtime.finished_tasks = _finished_tasks(history)
+            runtime.scheduled = _scheduled_ids(history)
         waiting, rows = await self.store.inbox(instance)
         for message in waiting:
             runtime.receive(message)
@@ -430,7 +519,7 @@ class Engine:
             self._spawn(self._delete_rows(instance.instance_id, done))
 
     async def _delete_rows(self, instance_id: str, rows: list[int]) -> None:
-        with contextlib.suppress(HttpResponseError):
+        with contextlib.suppress(Exception):
             await self.store.delete_message_rows(instance_id, rows)
 
     async def _process(self, instance_id: str) -> None:
@@ -510,6 +599,16 @@ class Engine:
             task_id = body.get("task_id")
             if body.get("execution") != execution or task_id in runtime.finished_tasks:
                 continue  # from an earlier execution, or a duplicate of a result already applied
+            if task_id not in runtime.scheduled:
+                # From work an unrecorded episode asked for (its commit failed, or storage went
+                # away): the history has no such task yet. Applying it would complete a task
+                # before it exists; replaying asks for the work again, so it is not lost.
+                logger.debug(
+                    "instance %s: dropped a result for unscheduled task %s",
+                    runtime.instance.instance_id,
+                    task_id,
+                )
+                continue
             runtime.finished_tasks.add(task_id)
             if message.kind in ("task_completed", "task_failed"):
                 runtime.running_activities = max(0, runtime.running_activities - 1)
@@ -544,6 +643,7 @@ class Engine:
         if consumed_seqs:
             instance.inbox_cursor = max(instance.inbox_cursor, *consumed_seqs)
         instance.updated = now
+        runtime.scheduled |= _scheduled_ids(new_events)
         if continued:
             instance.execution += 1
             instance.input = done.continue_as_new
@@ -568,7 +668,7 @@ class Engine:
         runtime.pending = [m for m in runtime.pending if id(m) not in consumed_ids]
         runtime.seen.difference_update(consumed_seqs)
         if continued:
-            runtime.replay, runtime.finished_tasks = None, set()
+            runtime.replay, runtime.finished_tasks, runtime.scheduled = None, set(), set()
         runtime.committing = asyncio.get_running_loop().create_task(
             self._write(runtime, plan, snapshot, runtime.committing, consumed, continued)
         )
@@ -592,11 +692,13 @@ class Engine:
             # The commit records the consumed messages as history events, so it need not wait
             # for their own rows: a row that lands later is at or below the cursor, i.e. spent.
             runtime.etag = await self.store.commit(plan, runtime.etag)
-        except Exception:
+        except Exception as exc:
+            runtime.broken = True
+            if self._storage_failed(exc):
+                return
             # The commit did not land: drop this runtime (and the commits queued behind it)
             # and replay from storage.
             logger.exception("orchestration instance %s: commit failed; reloading", instance_id)
-            runtime.broken = True
             if self._runtimes.get(instance_id) is runtime:
                 del self._runtimes[instance_id]
             await asyncio.sleep(0.5)
@@ -612,12 +714,16 @@ class Engine:
             await self._notify_parent(snapshot)
 
     def _dispatch(self, runtime: _Runtime, episode: Episode) -> None:
+        if runtime.epoch != self._epoch:
+            return  # replayed across a storage outage: the recovery asks for its work again
         instance = runtime.instance
         for call in episode.activities:
             if call.task_id in runtime.finished_tasks:
                 continue  # its result is already in (stored before a crash lost the scheduling)
             runtime.running_activities += 1
-            self._work.put_nowait(_Work(instance.instance_id, instance.execution, call))
+            self._work.put_nowait(
+                _Work(instance.instance_id, instance.execution, call, runtime.epoch)
+            )
         for timer in episode.timers:
             self._add_timer(instance.instance_id, instance.execution, timer.timer_id, timer.fire_at)
         for timer_id in episode.cancelled_timers:
@@ -681,10 +787,15 @@ class Engine:
 
     async def _activity_worker(self) -> None:
         while True:
+            await self._storage_up.wait()
             work = await self._work.get()
+            if work.epoch != self._epoch:
+                continue
             try:
                 await self._run_activity(work)
-            except Exception:
+            except Exception as exc:
+                if self._storage_failed(exc):
+                    continue  # the recovery asks for the work again
                 logger.exception(
                     "activity %s of %s could not be recorded; it will run again",
                     work.call.name,
@@ -710,6 +821,8 @@ class Engine:
             return
         outcome = await invoke_activity(activity, work.call.input, self._activity_threads)
         self.activities_run += 1
+        if work.epoch != self._epoch:
+            return  # storage went away meanwhile: the recovery ran it again
         if outcome.ok:
             kind, result = "task_completed", {**body, "result": outcome.result}
         else:
@@ -728,6 +841,8 @@ class Engine:
     def _retry_unstored(self, stored: asyncio.Future[None], work: _Work) -> None:
         if not stored.cancelled() and stored.exception() is None:
             return
+        if work.epoch != self._epoch or self._outage_seen:
+            return  # the recovery from the outage runs it again
         runtime = self._runtimes.get(work.instance_id)
         if runtime is not None and work.call.task_id in runtime.finished_tasks:
             return  # applied anyway: an episode consumed it and its commit holds it
@@ -765,16 +880,22 @@ class Engine:
             if (timer.instance_id, timer.execution, timer.timer_id) in self._cancelled:
                 continue
             # Not stored: after a crash the timer is found again in the history and re-fires.
-            await self._post(
-                timer.instance_id,
-                "timer_fired",
-                {
-                    "execution": timer.execution,
-                    "task_id": timer.timer_id,
-                    "fire_at": timer.fire_at.isoformat(),
-                },
-                durable=False,
-            )
+            try:
+                await self._post(
+                    timer.instance_id,
+                    "timer_fired",
+                    {
+                        "execution": timer.execution,
+                        "task_id": timer.timer_id,
+                        "fire_at": timer.fire_at.isoformat(),
+                    },
+                    durable=False,
+                )
+            except Exception as exc:
+                if not self._storage_failed(exc):  # after an outage, recovery re-adds timers
+                    logger.exception("timer of %s failed; firing it again", timer.instance_id)
+                    await asyncio.sleep(1)
+                    heapq.heappush(self._timers, timer)
 
     # -- test and bench helpers ------------------------------------------------------------
 
@@ -808,6 +929,17 @@ def _next_batch(pending: list[Message]) -> list[Message]:
             break
         batch.append(message)
     return batch
+
+
+_SCHEDULING = (
+    EventType.TASK_SCHEDULED,
+    EventType.TIMER_CREATED,
+    EventType.SUB_ORCHESTRATION_CREATED,
+)
+
+
+def _scheduled_ids(events: list[dict[str, Any]]) -> set[int]:
+    return {event["EventId"] for event in events if event["EventType"] in _SCHEDULING}
 
 
 def _finished_tasks(history: list[dict[str, Any]]) -> set[int]:

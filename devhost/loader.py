@@ -13,6 +13,7 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.routes import Route, RouteError, compile_route
 from haymaker.ncrontab import Schedule
 
 
@@ -25,11 +26,13 @@ class HttpFunction:
     fn: Any
     request_param: str
     client_param: str | None
-    pattern: re.Pattern[str] = field(init=False)
-    precedence: tuple[int, ...] = field(init=False)
+    compiled: Route = field(init=False)
 
     def __post_init__(self) -> None:
-        self.pattern, self.precedence = compile_route(self.route)
+        try:
+            self.compiled = compile_route(self.route)
+        except RouteError as error:
+            raise LoadError(f"function {self.name}: {error}") from None
 
 
 @dataclass
@@ -66,29 +69,6 @@ class FunctionApp:
 
 class LoadError(Exception):
     pass
-
-
-_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?(\?)?\}")
-
-
-def compile_route(route: str) -> tuple[re.Pattern[str], tuple[int, ...]]:
-    """ASP.NET-style route template to a regex and a precedence key (a literal segment sorts
-    before a parameter in the same position). Supports `{name}`, `{name:constraint}` (the
-    constraint is not enforced), `{name?}` and a trailing `{*rest}`."""
-    parts, precedence = [], []
-    for segment in route.strip("/").split("/"):
-        match = _PARAM.fullmatch(segment)
-        precedence.append(0 if match is None else 1)
-        if not match:
-            if "{" in segment:
-                raise LoadError(f"route segment {segment!r} mixes text and parameters")
-            parts.append("/" + re.escape(segment))
-            continue
-        catch_all, name, optional = match.groups()
-        value = ".+" if catch_all else "[^/]+"
-        piece = f"/(?P<{name}>{value})"
-        parts.append(f"(?:{piece})?" if optional or catch_all else piece)
-    return re.compile("^" + "".join(parts) + "/?$"), tuple(precedence)
 
 
 _SETTING = re.compile(r"%([A-Za-z0-9_.:-]+)%")
@@ -183,7 +163,7 @@ def index(app: func.FunctionRegister, app_dir: Path | None = None) -> FunctionAp
         else:
             raise LoadError(f"function {name}: the local host does not support {kind} triggers")
     # Literal segments beat parameters, as in the Functions host's router.
-    result.http.sort(key=lambda f: f.precedence)
+    result.http.sort(key=lambda f: f.compiled.precedence)
     return result
 
 

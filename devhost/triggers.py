@@ -42,19 +42,31 @@ class HttpTriggers:
         self.binding = binding
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.route("*", f"{self.prefix}/{{tail:.*}}", self.dispatch)]
+        # [\s\S]: a path may carry any percent-encoded character, newlines included.
+        return [web.route("*", f"{self.prefix}/{{tail:[\\s\\S]*}}", self.dispatch)]
 
-    def _match(self, path: str, method: str) -> tuple[HttpFunction | None, dict[str, str], bool]:
-        path_matched = False
+    def _match(
+        self, path: str, method: str
+    ) -> tuple[HttpFunction | None, dict[str, str], set[str]]:
+        """The function for `path` and `method`, its route parameters, and the methods the
+        path allows (for a 405's Allow header)."""
+        allowed: set[str] = set()
         for function in self.app.http:
-            match = function.pattern.match(path)
-            if not match:
+            params = function.compiled.match(path)
+            if params is None:
                 continue
-            path_matched = True
+            allowed |= function.methods or {
+                "GET",
+                "POST",
+                "PUT",
+                "PATCH",
+                "DELETE",
+                "HEAD",
+                "OPTIONS",
+            }
             if function.methods is None or method in function.methods:
-                params = {k: v for k, v in match.groupdict().items() if v is not None}
-                return function, params, True
-        return None, {}, path_matched
+                return function, params, allowed
+        return None, {}, allowed
 
     def _authorized(self, function: HttpFunction, request: web.Request) -> bool:
         if self.key is None or function.auth_level == "anonymous":
@@ -64,9 +76,11 @@ class HttpTriggers:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
-        function, params, path_matched = self._match(path, request.method)
+        function, params, allowed = self._match(path, request.method)
         if function is None:
-            return web.Response(status=405 if path_matched else 404)
+            if allowed:
+                return web.Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
+            return _problem(404, "Not found", f"no function serves {request.path!r}")
         if not self._authorized(function, request):
             return web.Response(status=401)
         http_request = func.HttpRequest(
@@ -86,6 +100,11 @@ class HttpTriggers:
             logger.exception("function %s failed", function.name)
             return web.Response(status=500)
         return _to_aiohttp(result)
+
+
+def _problem(status: int, title: str, detail: str) -> web.Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return web.json_response(body, status=status, content_type="application/problem+json")
 
 
 def _to_aiohttp(result: Any) -> web.Response:

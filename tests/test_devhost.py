@@ -209,8 +209,10 @@ async def test_function_keys_and_routing(host):
             assert response.status == 202
         async with anonymous.get(f"{host.url}/api/echo/a/b?q=1") as response:
             assert await response.text() == "GET a/b 1"
-        async with anonymous.get(f"{host.url}/api/nothing-here") as response:
+        async with anonymous.get(f"{host.url}/api/nothing-here%0A") as response:
             assert response.status == 404
+            assert response.content_type == "application/problem+json"
+            assert "nothing-here" in (await response.json())["detail"]
         async with anonymous.get(
             f"{host.url}/api/start/fan_out", headers={"x-functions-key": KEY}
         ) as response:
