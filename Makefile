@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint check-infra bench dev clean
+.PHONY: install demo test lint check-infra bench bench-load dev clean
 
 install: $(VENV)/.installed node_modules/.installed local.settings.json
 
@@ -45,6 +45,9 @@ test: lint
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/schedules.py
+
+bench-load: install
+	$(BIN)/python bench/load.py
 
 dev: install
 	$(BIN)/haymaker dev

@@ -6,6 +6,7 @@ import azure.functions as func
 from activities.deployment import bp as deployment_activities
 from api.deployments import bp as deployment_api
 from api.meta import bp as meta_api
+from api.retention import bp as retention_timer
 from api.scheduler import bp as scheduler_timer
 from api.schedules import bp as schedule_api
 from api.workloads import bp as workload_api
@@ -19,6 +20,7 @@ for blueprint in (
     deployment_api,
     schedule_api,
     scheduler_timer,
+    retention_timer,
     workload_api,
     meta_api,
 ):

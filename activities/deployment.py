@@ -1,16 +1,23 @@
 """The deployment orchestration's activities. Each takes one contract as a JSON object and
 returns one, and delegates to `haymaker.execution.Executor`."""
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
 
+from haymaker import telemetry
 from haymaker.contracts import CleanupRequest, FinishRequest, ReconcileRequest, StepRequest
 from haymaker.execution import Executor
 from haymaker.store import get_stores
+from haymaker.telemetry import log_context
 from haymaker.workloads.registry import get_registry
 
 bp = df.Blueprint()
+
+
+telemetry.install()
+logger = logging.getLogger("haymaker.activities")
 
 
 def _executor() -> Executor:
@@ -19,23 +26,33 @@ def _executor() -> Executor:
 
 @bp.activity_trigger(input_name="payload")
 async def reconcile_deployment(payload: dict[str, Any]) -> dict[str, Any]:
-    view = await _executor().reconcile(ReconcileRequest.model_validate(payload))
+    request = ReconcileRequest.model_validate(payload)
+    with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
+        view = await _executor().reconcile(request)
     return view.to_payload()
 
 
 @bp.activity_trigger(input_name="payload")
 async def run_deployment_step(payload: dict[str, Any]) -> dict[str, Any]:
-    view = await _executor().run_step(StepRequest.model_validate(payload))
+    request = StepRequest.model_validate(payload)
+    with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
+        view = await _executor().run_step(request)
     return view.to_payload()
 
 
 @bp.activity_trigger(input_name="payload")
 async def cleanup_deployment(payload: dict[str, Any]) -> dict[str, Any]:
-    progress = await _executor().cleanup(CleanupRequest.model_validate(payload))
+    request = CleanupRequest.model_validate(payload)
+    with log_context(
+        deployment_id=request.deployment_id, instance_id=request.deployment_id, phase="cleanup"
+    ):
+        progress = await _executor().cleanup(request)
     return progress.to_payload()
 
 
 @bp.activity_trigger(input_name="payload")
 async def finish_deployment(payload: dict[str, Any]) -> dict[str, Any]:
-    view = await _executor().finish(FinishRequest.model_validate(payload))
+    request = FinishRequest.model_validate(payload)
+    with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
+        view = await _executor().finish(request)
     return view.to_payload()

@@ -1,32 +1,43 @@
 """Deployment lifecycle endpoints: deploy, list, status, logs, stop, start, cleanup."""
 
 import logging
+import os
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.auth import Role, authorize, caller_key
 from api.http import (
     base_url,
     json_response,
     problem_responses,
     query_bool,
     query_int,
+    query_str,
     read_body,
 )
-from api.orchestration import notify, start_run
-from api.schemas import CleanupPreview, DeployAccepted, DeploymentList, LogPage
+from api.orchestration import notify, purge_orchestration, start_run
+from api.schemas import CleanupPreview, DeployAccepted, DeploymentList, LogPage, Purged
 from haymaker import keys
-from haymaker.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from haymaker.clock import utc_now
+from haymaker.errors import BadRequestError, ServiceUnavailableError
 from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
+from haymaker.retention import Retention
 from haymaker.schedules.store import schedule_id
 from haymaker.store import get_stores
+from haymaker.store.logs import MAX_LOG_CURSOR
+from haymaker.store.ratelimits import RateLimiter
+from haymaker.store.tables import decode_continuation
 from haymaker.transitions import Command
 from haymaker.workloads.registry import get_registry
 
 logger = logging.getLogger("haymaker.api")
 
 bp = df.Blueprint()
+
+RATE_LIMIT_SETTING = "HAYMAKER_DEPLOY_RATE_LIMIT"  # deploy requests per caller per minute; 0: off
+DEFAULT_DEPLOYS_PER_MINUTE = 60
 
 
 def _lifecycle() -> Lifecycle:
@@ -40,7 +51,9 @@ async def deployments(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     if req.method == "POST":
+        authorize(req, Role.OPERATOR)
         return await _create(req, client)
+    authorize(req, Role.READER)
     return await _list(req)
 
 
@@ -48,7 +61,10 @@ async def _create(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     lifecycle = _lifecycle()
-    record = await lifecycle.create(read_body(req, DeploymentConfig))
+    request = read_body(req, DeploymentConfig)
+    limit = int(os.environ.get(RATE_LIMIT_SETTING) or DEFAULT_DEPLOYS_PER_MINUTE)
+    await RateLimiter(get_stores().tables).take(caller_key(req), "deploy", limit, utc_now())
+    record = await lifecycle.create(request)
     try:
         await start_run(client, record.deployment_id)
     except Exception as exc:
@@ -68,15 +84,15 @@ async def _create(
 
 
 async def _list(req: func.HttpRequest) -> func.HttpResponse:
-    workload = req.params.get("workload") or None
+    workload = query_str(req, "workload")
     if workload is not None:
         keys.workload_name(workload)
-    status = req.params.get("status") or None
+    status = query_str(req, "status")
     if status is not None and status not in {s.value for s in DeploymentStatus}:
         allowed = ", ".join(s.value for s in DeploymentStatus)
         raise BadRequestError(f"status must be one of {allowed}")
     limit = query_int(req, "limit", 50, minimum=1, maximum=1000)
-    schedule = req.params.get("schedule_id") or None
+    schedule = query_str(req, "schedule_id")
     if schedule is not None:
         schedule_id(schedule)
     page = await get_stores().deployments.list(
@@ -84,24 +100,43 @@ async def _list(req: func.HttpRequest) -> func.HttpResponse:
         status=DeploymentStatus(status) if status else None,
         schedule_id=schedule,
         limit=limit or 50,
-        continuation=req.params.get("continuation") or None,
+        continuation=query_str(req, "continuation"),
     )
     return json_response(DeploymentList(items=page.items, continuation=page.continuation))
 
 
-@bp.route(route="deployments/{deployment_id}", methods=["GET"])
+@bp.route(route="deployments/{deployment_id}", methods=["GET", "DELETE"])
+@bp.durable_client_input(client_name="client")
 @problem_responses
-async def deployment(req: func.HttpRequest) -> func.HttpResponse:
-    record = await get_stores().deployments.get(req.route_params["deployment_id"])
+async def deployment(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    deployment_id = keys.deployment_id(req.route_params["deployment_id"])
+    if req.method == "DELETE":
+        authorize(req, Role.ADMIN)
+        retention = Retention(
+            get_stores(), get_registry(), lambda i: purge_orchestration(client, i)
+        )
+        report = await retention.purge(deployment_id)
+        return json_response(
+            Purged(
+                deployment_id=deployment_id,
+                log_lines=report.log_lines,
+                resource_records=report.resource_records,
+            )
+        )
+    authorize(req, Role.READER)
+    record = await get_stores().deployments.get(deployment_id)
     return json_response(record.state)
 
 
 @bp.route(route="deployments/{deployment_id}/logs", methods=["GET"])
 @problem_responses
 async def deployment_logs(req: func.HttpRequest) -> func.HttpResponse:
+    authorize(req, Role.READER)
     stores = get_stores()
     record = await stores.deployments.get(req.route_params["deployment_id"])
-    after = query_int(req, "after", None, minimum=-1, maximum=10**12)
+    after = query_int(req, "after", None, minimum=-1, maximum=MAX_LOG_CURSOR)
     tail = query_int(req, "tail", None, minimum=1, maximum=100_000)
     limit = query_int(req, "limit", 1000, minimum=1, maximum=1000) or 1000
     total = record.progress.log_count
@@ -114,23 +149,34 @@ async def deployment_logs(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="deployments/{deployment_id}/{command}", methods=["POST"])
+def _dry_run_page(req: func.HttpRequest) -> tuple[int, str | None] | None:
+    """Cleanup's dry-run page (limit, continuation), or None for a real cleanup. Every
+    parameter is checked either way: a bad one is an error even where it is unused."""
+    dry_run = query_bool(req, "dry_run")
+    limit = query_int(req, "limit", 1000, minimum=1, maximum=1000) or 1000
+    continuation = query_str(req, "continuation")
+    decode_continuation(continuation)
+    return (limit, continuation) if dry_run else None
+
+
+# The constraint keeps other sub-paths (logs) out of this route, so they get a plain 404/405.
+@bp.route(
+    route="deployments/{deployment_id}/{command:regex(^(stop|start|cleanup)$)}", methods=["POST"]
+)
 @bp.durable_client_input(client_name="client")
 @problem_responses
 async def deployment_command(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     deployment_id = keys.deployment_id(req.route_params["deployment_id"])
-    name = req.route_params["command"]
-    if name not in Command.__members__.values():
-        raise NotFoundError(f"no command {name!r}; use stop, start or cleanup")
-    command = Command(name)
+    command = Command(req.route_params["command"].lower())
+    authorize(req, Role.OPERATOR)
     lifecycle = _lifecycle()
-    if command is Command.CLEANUP and query_bool(req, "dry_run"):
+    page = _dry_run_page(req) if command is Command.CLEANUP else None
+    if page is not None:
+        limit, continuation = page
         preview = await lifecycle.preview_cleanup(
-            deployment_id,
-            limit=query_int(req, "limit", 1000, minimum=1, maximum=1000) or 1000,
-            continuation=req.params.get("continuation") or None,
+            deployment_id, limit=limit, continuation=continuation
         )
         return json_response(
             CleanupPreview(

@@ -11,7 +11,7 @@ import azure.functions as func
 from azure.core.exceptions import ServiceRequestError
 from pydantic import BaseModel, ValidationError
 
-from haymaker.errors import BadRequestError, HaymakerError
+from haymaker.errors import BadRequestError, HaymakerError, RateLimitedError
 from haymaker.settings import SettingsError
 
 JSON = "application/json"
@@ -64,6 +64,10 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def problem_for(exc: Exception) -> func.HttpResponse:
+    if isinstance(exc, RateLimitedError):
+        return problem(
+            exc.status, exc.title, exc.detail, headers={"Retry-After": str(exc.retry_after)}
+        )
     if isinstance(exc, HaymakerError):
         return problem(exc.status, exc.title, exc.detail, errors=exc.errors)
     if isinstance(exc, ValidationError):
@@ -108,14 +112,16 @@ def read_body(req: func.HttpRequest, model: type[T]) -> T:
         raise BadRequestError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadRequestError("the body must be a JSON object")
-    return model.model_validate(data)
+    # Strict: JSON types must match the schema (0 is not false, "5" is not 5). A workload's
+    # own config stays lenient, as the CLI's `-c key=value` pairs arrive as strings.
+    return model.model_validate_json(raw, strict=True)
 
 
 def query_int(
     req: func.HttpRequest, name: str, default: int | None, *, minimum: int, maximum: int
 ) -> int | None:
     raw = req.params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -126,9 +132,17 @@ def query_int(
     return value
 
 
+def query_str(req: func.HttpRequest, name: str) -> str | None:
+    """A query parameter as given: None when absent ("" is a value, and validated as one)."""
+    return req.params.get(name)
+
+
 def query_bool(req: func.HttpRequest, name: str) -> bool:
-    raw = (req.params.get(name) or "").lower()
-    if raw in ("", "0", "false", "no"):
+    raw = req.params.get(name)
+    if raw is None:
+        return False
+    raw = raw.lower()
+    if raw in ("0", "false", "no"):
         return False
     if raw in ("1", "true", "yes"):
         return True

@@ -6,9 +6,11 @@ from importlib.metadata import PackageNotFoundError, version
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.auth import Role, authorize
 from api.http import json_response, problem_responses
 from api.openapi import openapi_document
-from api.schemas import Health
+from api.schemas import Health, Metrics
+from haymaker.schedules.store import ScheduleStore
 from haymaker.store import get_stores
 
 bp = df.Blueprint()
@@ -41,3 +43,15 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 async def openapi(req: func.HttpRequest) -> func.HttpResponse:
     server = req.url.split("/api/", 1)[0] + "/api"
     return json_response(openapi_document(server))
+
+
+@bp.route(route="metrics", methods=["GET"])
+@problem_responses
+async def metrics(req: func.HttpRequest) -> func.HttpResponse:
+    """Counts by status and workload, from two columns of each deployment and schedule."""
+    authorize(req, Role.READER)
+    stores = get_stores()
+    deployments = await stores.deployments.counts()
+    total = sum(deployments["by_status"].values())
+    schedules = await ScheduleStore(stores.tables).counts()
+    return json_response(Metrics(deployments={"total": total, **deployments}, schedules=schedules))

@@ -4,6 +4,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.schemas import (
     CleanupPreview,
@@ -11,7 +12,9 @@ from api.schemas import (
     DeploymentList,
     Health,
     LogPage,
+    Metrics,
     Problem,
+    Purged,
     ScheduleDeleted,
     ScheduleList,
     ScheduleView,
@@ -19,37 +22,46 @@ from api.schemas import (
 )
 from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus
 from haymaker.schedules.models import SCHEDULE_ID_PATTERN, ScheduleSpec, ScheduleUpdate
+from haymaker.store.logs import MAX_LOG_CURSOR
+from haymaker.store.tables import CONTINUATION_PATTERN
 from haymaker.workloads.manifest import WorkloadManifest
 
-_MODELS: list[type[BaseModel]] = [
+# Bodies the API reads are described as it validates them (accepted aliases such as
+# `workload`); everything else as it serializes them (field names, as sent).
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (DeploymentConfig, ScheduleSpec, ScheduleUpdate)
+_RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CleanupPreview,
     DeployAccepted,
-    DeploymentConfig,
     DeploymentList,
     DeploymentState,
     Health,
     LogPage,
+    Metrics,
     Problem,
+    Purged,
     ScheduleDeleted,
     ScheduleList,
-    ScheduleSpec,
-    ScheduleUpdate,
     ScheduleView,
     WorkloadList,
     WorkloadManifest,
-]
+)
 
 _PROBLEMS = {
     "400": "Malformed request (bad JSON, query parameter or identifier)",
+    "403": "Signed in (App Service authentication) without the role this needs",
     "404": "No such deployment, schedule, workload or command",
     "409": "Not legal in the current state (a transition, or a schedule at max_active)",
-    "422": "The body, cron, time zone or workload config does not satisfy its schema",
+    "422": (
+        "The body, cron, time zone or workload config does not satisfy its schema, "
+        "or a continuation token does not decode"
+    ),
+    "429": "Too many deploy requests from this caller; see Retry-After",
     "503": "Storage or the orchestration service is not reachable",
 }
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    return dict(_schemas()[0][model])
 
 
 def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
@@ -64,6 +76,17 @@ def _responses(ok: dict[str, Any], *problems: str) -> dict[str, Any]:
             "content": {"application/problem+json": {"schema": _ref(Problem)}},
         }
     return responses
+
+
+def _links(parameter: str, *operation_ids: str) -> dict[str, Any]:
+    """The id in a response feeds these operations (for clients and stateful fuzzing)."""
+    return {
+        operation_id: {
+            "operationId": operation_id,
+            "parameters": {parameter: f"$response.body#/{parameter}"},
+        }
+        for operation_id in operation_ids
+    }
 
 
 def _param(
@@ -83,6 +106,13 @@ _ID = _param(
     "path",
     {"type": "string", "pattern": "^[a-z][a-z0-9-]{2,62}$"},
     "deployment id",
+)
+_WORKLOAD_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"}
+_CONTINUATION = _param(
+    "continuation",
+    "query",
+    {"type": "string", "pattern": CONTINUATION_PATTERN},
+    "token from the previous page",
 )
 _STATUS_VALUES = [status.value for status in DeploymentStatus]
 _SCHEDULE = _param(
@@ -110,12 +140,39 @@ def _command(name: str, summary: str, extra: list[dict[str, Any]] | None = None)
             "summary": summary,
             "tags": ["deployments"],
             "parameters": [_ID, *(extra or [])],
-            "responses": _responses(ok, "400", "404", "409", "503"),
+            "responses": _responses(
+                ok, "400", "403", "404", "409", *(["422"] if name == "cleanup" else []), "503"
+            ),
         }
     }
 
 
+def _with_auth_responses(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation behind a function key can answer 401 (from the host, no body) and,
+    with App Service authentication on, 403."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if operation.get("security") == []:
+                continue
+            responses = operation["responses"]
+            responses.setdefault("401", {"description": "Missing or wrong function key"})
+            responses.setdefault("403", _responses({}, "403")["403"])
+            if "429" in responses:
+                responses["429"]["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds until this caller may deploy again",
+                        "schema": {"type": "integer", "minimum": 1},
+                        "required": True,
+                    }
+                }
+    return paths
+
+
 def _paths() -> dict[str, Any]:
+    return _with_auth_responses(_lifecycle_paths())
+
+
+def _lifecycle_paths() -> dict[str, Any]:
     return {
         "/health": {
             "get": {
@@ -127,6 +184,14 @@ def _paths() -> dict[str, Any]:
                     "200": _json(Health, "Healthy"),
                     "503": _json(Health, "Storage unreachable"),
                 },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Deployments by status and workload; schedules",
+                "tags": ["service"],
+                "responses": _responses({"200": _json(Metrics, "Counts")}, "403", "503"),
             }
         },
         "/openapi.json": {
@@ -157,11 +222,21 @@ def _paths() -> dict[str, Any]:
                         "202": {
                             **_json(DeployAccepted, "Accepted; poll status_url"),
                             "headers": {"Location": {"schema": {"type": "string"}}},
+                            "links": _links(
+                                "deployment_id",
+                                "getDeployment",
+                                "getDeploymentLogs",
+                                "stopDeployment",
+                                "startDeployment",
+                                "cleanupDeployment",
+                                "purgeDeployment",
+                            ),
                         }
                     },
                     "400",
                     "404",
                     "422",
+                    "429",
                     "503",
                 ),
             },
@@ -170,12 +245,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "List deployments, a page at a time",
                 "tags": ["deployments"],
                 "parameters": [
-                    _param(
-                        "workload",
-                        "query",
-                        {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"},
-                        "only this workload",
-                    ),
+                    _param("workload", "query", _WORKLOAD_NAME, "only this workload"),
                     _param(
                         "status",
                         "query",
@@ -188,12 +258,10 @@ def _paths() -> dict[str, Any]:
                         {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
                         "page size",
                     ),
-                    _param(
-                        "continuation", "query", {"type": "string"}, "token from the previous page"
-                    ),
+                    _CONTINUATION,
                 ],
                 "responses": _responses(
-                    {"200": _json(DeploymentList, "A page of deployments")}, "400", "503"
+                    {"200": _json(DeploymentList, "A page of deployments")}, "400", "422", "503"
                 ),
             },
         },
@@ -204,9 +272,18 @@ def _paths() -> dict[str, Any]:
                 "tags": ["deployments"],
                 "parameters": [_ID],
                 "responses": _responses(
-                    {"200": _json(DeploymentState, "The deployment")}, "400", "404", "503"
+                    {"200": _json(DeploymentState, "The deployment")}, "400", "403", "404", "503"
                 ),
-            }
+            },
+            "delete": {
+                "operationId": "purgeDeployment",
+                "summary": "Purge a finished deployment: its history, logs, records and state",
+                "tags": ["deployments"],
+                "parameters": [_ID],
+                "responses": _responses(
+                    {"200": _json(Purged, "Purged")}, "400", "403", "404", "409", "503"
+                ),
+            },
         },
         "/deployments/{deployment_id}/logs": {
             "get": {
@@ -224,7 +301,7 @@ def _paths() -> dict[str, Any]:
                     _param(
                         "after",
                         "query",
-                        {"type": "integer", "minimum": -1},
+                        {"type": "integer", "minimum": -1, "maximum": MAX_LOG_CURSOR},
                         "only lines after this cursor",
                     ),
                     _param(
@@ -259,7 +336,7 @@ def _paths() -> dict[str, Any]:
                     {"type": "integer", "minimum": 1, "maximum": 1000},
                     "dry run page size",
                 ),
-                _param("continuation", "query", {"type": "string"}, "dry run page token"),
+                _CONTINUATION,
             ],
         ),
         "/schedules": {
@@ -272,7 +349,22 @@ def _paths() -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref(ScheduleSpec)}},
                 },
                 "responses": _responses(
-                    {"201": _json(ScheduleView, "Created")}, "400", "404", "422", "503"
+                    {
+                        "201": {
+                            **_json(ScheduleView, "Created"),
+                            "links": _links(
+                                "schedule_id",
+                                "getSchedule",
+                                "updateSchedule",
+                                "triggerSchedule",
+                                "deleteSchedule",
+                            ),
+                        }
+                    },
+                    "400",
+                    "404",
+                    "422",
+                    "503",
                 ),
             },
             "get": {
@@ -280,12 +372,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "List schedules, a page at a time",
                 "tags": ["schedules"],
                 "parameters": [
-                    _param(
-                        "workload",
-                        "query",
-                        {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"},
-                        "only this workload",
-                    ),
+                    _param("workload", "query", _WORKLOAD_NAME, "only this workload"),
                     _param(
                         "enabled", "query", {"type": "boolean"}, "only enabled or disabled ones"
                     ),
@@ -295,12 +382,10 @@ def _paths() -> dict[str, Any]:
                         {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
                         "page size",
                     ),
-                    _param(
-                        "continuation", "query", {"type": "string"}, "token from the previous page"
-                    ),
+                    _CONTINUATION,
                 ],
                 "responses": _responses(
-                    {"200": _json(ScheduleList, "A page of schedules")}, "400", "503"
+                    {"200": _json(ScheduleList, "A page of schedules")}, "400", "422", "503"
                 ),
             },
         },
@@ -384,7 +469,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "getWorkload",
                 "summary": "A workload's manifest and config schema",
                 "tags": ["workloads"],
-                "parameters": [_param("name", "path", {"type": "string"}, "workload name")],
+                "parameters": [_param("name", "path", _WORKLOAD_NAME, "workload name")],
                 "responses": _responses(
                     {"200": _json(WorkloadManifest, "The manifest")}, "400", "404"
                 ),
@@ -394,13 +479,15 @@ def _paths() -> dict[str, Any]:
 
 
 @cache
-def _components() -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-    for model in _MODELS:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    return schemas
+def _schemas() -> tuple[dict[type[BaseModel], dict[str, str]], dict[str, Any]]:
+    """Each model's $ref and the component schemas. A model read in one shape and sent in
+    another gets two components (`-Input`/`-Output`)."""
+    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        *((model, "validation") for model in _REQUEST_MODELS),
+        *((model, "serialization") for model in _RESPONSE_MODELS),
+    ]
+    refs, document = models_json_schema(modes, ref_template="#/components/schemas/{model}")
+    return {model: ref for (model, _), ref in refs.items()}, document.get("$defs", {})
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
@@ -415,7 +502,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "security": [{"functionKey": []}, {"functionKeyQuery": []}],
         "paths": _paths(),
         "components": {
-            "schemas": _components(),
+            "schemas": _schemas()[1],
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},

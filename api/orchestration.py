@@ -67,3 +67,8 @@ async def ensure_started(client: df.DurableOrchestrationClient, deployment_id: s
     except Exception:
         if not await _is_live(client, deployment_id):  # lost a race to another starter: fine
             raise
+
+
+async def purge_orchestration(client: df.DurableOrchestrationClient, deployment_id: str) -> None:
+    """Drop a finished deployment's orchestration history (nothing to drop is fine)."""
+    await client.purge_instance_history(deployment_id)

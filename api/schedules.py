@@ -6,7 +6,16 @@ from datetime import timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.http import base_url, json_response, problem_responses, query_bool, query_int, read_body
+from api.auth import Role, authorize
+from api.http import (
+    base_url,
+    json_response,
+    problem_responses,
+    query_bool,
+    query_int,
+    query_str,
+    read_body,
+)
 from api.orchestration import ensure_started, notify
 from api.schemas import DeployAccepted, ScheduleDeleted, ScheduleList, ScheduleView
 from haymaker import keys
@@ -49,18 +58,20 @@ async def schedules(
 ) -> func.HttpResponse:
     scheduler = scheduler_for(client)
     if req.method == "POST":
+        authorize(req, Role.ADMIN)
         state = await scheduler.create(read_body(req, ScheduleSpec))
         location = f"{base_url(req)}/{state.schedule_id}"
         return json_response(_view(scheduler, state), 201, headers={"Location": location})
-    workload = req.params.get("workload") or None
+    authorize(req, Role.READER)
+    workload = query_str(req, "workload")
     if workload is not None:
         keys.workload_name(workload)
-    enabled = query_bool(req, "enabled") if req.params.get("enabled") else None
+    enabled = query_bool(req, "enabled") if query_str(req, "enabled") is not None else None
     page = await scheduler.schedules.list(
         workload=workload,
         enabled=enabled,
         limit=query_int(req, "limit", 50, minimum=1, maximum=1000) or 50,
-        continuation=req.params.get("continuation") or None,
+        continuation=query_str(req, "continuation"),
     )
     return json_response(ScheduleList(items=page.items, continuation=page.continuation))
 
@@ -73,6 +84,7 @@ async def schedule(
 ) -> func.HttpResponse:
     scheduler = scheduler_for(client)
     identifier = schedule_id(req.route_params["schedule_id"])
+    authorize(req, Role.READER if req.method == "GET" else Role.ADMIN)
     if req.method == "PATCH":
         state = await scheduler.update(identifier, read_body(req, ScheduleUpdate))
         return json_response(_view(scheduler, state))
@@ -108,6 +120,7 @@ async def _stop_runs(
 async def schedule_trigger(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    authorize(req, Role.ADMIN)
     scheduler = scheduler_for(client)
     deployment_id = await scheduler.trigger(schedule_id(req.route_params["schedule_id"]))
     status_url = f"{base_url(req).split('/schedules/', 1)[0]}/deployments/{deployment_id}"

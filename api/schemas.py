@@ -74,3 +74,14 @@ class ScheduleDeleted(BaseModel):
     schedule_id: str
     deleted: bool = True
     stopped: list[str] = Field(default_factory=list, description="runs asked to stop")
+
+
+class Purged(BaseModel):
+    deployment_id: str
+    log_lines: int
+    resource_records: int
+
+
+class Metrics(BaseModel):
+    deployments: dict[str, Any]
+    schedules: dict[str, int]

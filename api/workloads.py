@@ -3,6 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from api.auth import Role, authorize
 from api.http import json_response, problem_responses
 from api.schemas import WorkloadList, WorkloadSummary
 from haymaker import keys
@@ -14,6 +15,7 @@ bp = df.Blueprint()
 @bp.route(route="workloads", methods=["GET"])
 @problem_responses
 async def workloads(req: func.HttpRequest) -> func.HttpResponse:
+    authorize(req, Role.READER)
     items = [
         WorkloadSummary(
             name=manifest.name,
@@ -29,5 +31,6 @@ async def workloads(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="workloads/{name}", methods=["GET"])
 @problem_responses
 async def workload(req: func.HttpRequest) -> func.HttpResponse:
+    authorize(req, Role.READER)
     manifest = get_registry().manifest(keys.workload_name(req.route_params["name"]))
     return json_response(manifest.model_dump(mode="json", exclude_none=True))

@@ -80,3 +80,17 @@ class ConcurrencyError(ConflictError):
 class ServiceUnavailableError(HaymakerError):
     status = 503
     title = "Service unavailable"
+
+
+class ForbiddenError(HaymakerError):
+    status = 403
+    title = "Forbidden"
+
+
+class RateLimitedError(HaymakerError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -3,6 +3,7 @@ idempotent, ETag-guarded write, so a step re-run after a crash changes nothing t
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,15 +17,18 @@ from haymaker.contracts import (
     ReconcileRequest,
     StepRequest,
 )
+from haymaker.errors import ConfigError
 from haymaker.llm import get_llm_client
 from haymaker.llm.base import LLMClient, LLMError, LLMUsage
 from haymaker.models import CleanupReport, DeploymentStatus
 from haymaker.store import DeploymentRecord, Stores
+from haymaker.telemetry import set_phase
 from haymaker.transitions import is_legal
 from haymaker.workloads.base import CleanupContext, StepContext, WorkloadError
 from haymaker.workloads.registry import WorkloadRegistry
 
 S = DeploymentStatus
+logger = logging.getLogger("haymaker.execution")
 
 
 def view_of(record: DeploymentRecord) -> DeploymentView:
@@ -92,11 +96,24 @@ class Executor:
 
         workload = self.registry.create(state.workload_name)
         phases = workload.phases
+        set_phase(phases[record.progress.phase_index])
+        try:
+            # A config that no longer satisfies its schema (the workload changed since the
+            # deploy, or a record was edited) is poison: fail clearly instead of retrying.
+            config = self.registry.validate_config(state.workload_name, state.config)
+        except ConfigError as exc:
+            logger.error("step %d: config is not valid: %s", request.step, exc.detail)
+            failure = FinishRequest(
+                deployment_id=request.deployment_id,
+                outcome="failed",
+                error=f"config is not valid: {exc.detail}",
+            )
+            return await self.finish(failure)
         now = self.clock()
         ctx = StepContext(
             deployment_id=state.deployment_id,
             phase=phases[record.progress.phase_index],
-            config=state.config,
+            config=config,
             cursor=record.progress.cursor,
             metadata=dict(state.metadata),
             now=now,
@@ -106,7 +123,11 @@ class Executor:
             result = await workload.run_step(ctx)
         except (WorkloadError, LLMError) as exc:
             if isinstance(exc, LLMError) and exc.retryable:
+                logger.warning(
+                    "step %d: the LLM failed, the step will be retried: %s", request.step, exc
+                )
                 raise  # the orchestrator's retry policy runs the step again
+            logger.error("step %d failed the deployment: %s", request.step, exc)
             return await self.finish(
                 FinishRequest(deployment_id=request.deployment_id, outcome="failed", error=str(exc))
             )
@@ -141,12 +162,18 @@ class Executor:
                 record.log(f"Deployment completed after {record.progress.step} steps", done_at)
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
+        logger.info(
+            "step %d done: %s, phase %s", request.step, record.state.status, record.state.phase
+        )
         return view_of(record)
 
     async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
         started = time.monotonic()
         now = self.clock()
         empty = CleanupReport(deployment_id=request.deployment_id)
+
+        first_batch = request.report is None
+        at_start = await self.stores.resources.count(request.deployment_id) if first_batch else None
 
         def begin(record: DeploymentRecord) -> None:
             if record.state.desired_status != S.CLEANING_UP:
@@ -155,6 +182,7 @@ class Executor:
                 record.move_to(S.CLEANING_UP, now)
                 record.state.phase = "cleanup"
                 record.progress.wake_event = None
+                record.progress.cleanup_resources = at_start
                 record.log("Cleanup started", now)
 
         record, _ = await self.stores.mutate(request.deployment_id, begin)
@@ -185,6 +213,14 @@ class Executor:
         )
         report = (request.report or empty).merge(batch)
         done = page.continuation is None
+        if done and record.progress.cleanup_resources is not None:
+            remaining = await self.stores.resources.count(request.deployment_id)
+            report = report.model_copy(
+                update={
+                    "resources_deleted": max(0, record.progress.cleanup_resources - remaining),
+                    "resources_failed": remaining,
+                }
+            )
         finished_at = self.clock()
 
         def record_batch(record: DeploymentRecord) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from haymaker.keys import DEPLOYMENT_ID_PATTERN, WORKLOAD_NAME_PATTERN
 
@@ -44,15 +44,39 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-_TAG_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+TAG_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+_TAG_KEY = re.compile(TAG_KEY_PATTERN)
+Tags = Annotated[
+    dict[str, str],
+    AfterValidator(_check_tags),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_TAGS,
+            "propertyNames": {"pattern": TAG_KEY_PATTERN},
+            "additionalProperties": {"type": "string", "maxLength": 256},
+        }
+    ),
+]
 
 
 class DeploymentConfig(Model):
     """What a user asks for when deploying a workload (`workload`/`config` are accepted as the
     short names of `workload_name`/`workload_config`)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "workload": "data-collector",
+                    "config": {"item_count": 20, "item_delay_ms": 0},
+                    "tags": {"team": "research"},
+                }
+            ]
+        },
+    )
 
     workload_name: str = Field(
         pattern=WORKLOAD_NAME_PATTERN, validation_alias=AliasChoices("workload", "workload_name")

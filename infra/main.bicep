@@ -142,6 +142,21 @@ param azureOpenAiDeploymentCapacity int = 10
 @minLength(10)
 param azureOpenAiApiVersion string = '2024-10-21'
 
+@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID: a caller with a bearer token for the app registration gets its claims (app roles included) injected as X-MS-CLIENT-PRINCIPAL. Authentication is not required globally; function keys keep working. Sets HAYMAKER_AUTH_MODE=easyauth (else off).')
+param enableAppServiceAuth bool = false
+
+@description('Application (client) id of the API app registration (scripts/setup-auth.sh prints it). Required when enableAppServiceAuth is true: left empty, the deployment fails validation of the app-auth module.')
+@maxLength(36)
+param authClientId string = ''
+
+@description('Directory (tenant) id of that app registration; empty means this deployment\'s tenant.')
+@maxLength(36)
+param authTenantId string = tenant().tenantId
+
+@description('Token audiences accepted besides the client id (always accepted); empty means api://<authClientId>.')
+@maxLength(10)
+param authAllowedAudiences array = []
+
 var abbreviations = {
   applicationInsights: 'appi-'
   durableTaskScheduler: 'dts-'
@@ -285,6 +300,9 @@ var haymakerSettings = {
   HAYMAKER_TABLE_PREFIX: tablePrefix
   HAYMAKER_SCHEDULER_CRON: schedulerCron
   LLM_PROVIDER: effectiveLlmProvider
+  // The app trusts X-MS-CLIENT-PRINCIPAL only in easyauth mode: without the platform in front,
+  // any caller could send that header.
+  HAYMAKER_AUTH_MODE: enableAppServiceAuth ? 'easyauth' : 'off'
 }
 var anthropicModelSetting = {
   ANTHROPIC_MODEL: anthropicModel
@@ -309,6 +327,8 @@ var durableTaskSchedulerSettings = {
   DURABLE_TASK_SCHEDULER_CONNECTION_STRING: durableTaskSchedulerConnection
 }
 var llmSettings = union(haymakerSettings, empty(anthropicModel) ? {} : anthropicModelSetting, empty(azureAiFoundryEndpoint) ? {} : azureAiFoundrySettings)
+// azd passes an unset AUTH_TENANT_ID as ''.
+var effectiveAuthTenantId = empty(authTenantId) ? tenant().tenantId : authTenantId
 var appSettings = union(llmSettings, deployAzureOpenAi ? azureOpenAiSettings : {}, useDurableTaskScheduler ? durableTaskSchedulerSettings : {})
 
 module functionApp 'modules/function-app.bicep' = {
@@ -329,6 +349,10 @@ module functionApp 'modules/function-app.bicep' = {
     appSettings: appSettings
     keyVaultName: keyVault.outputs.name
     keyVaultSecretSettings: apiKeySettings
+    enableAppServiceAuth: enableAppServiceAuth
+    authClientId: authClientId
+    authTenantId: effectiveAuthTenantId
+    authAllowedAudiences: authAllowedAudiences
   }
   // The app must not start before its identity may read storage and secrets.
   dependsOn: [

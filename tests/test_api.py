@@ -2,13 +2,12 @@
 binding and Azurite state: every route's success and error statuses, and the lifecycle."""
 
 import asyncio
-import time
 from collections import Counter
 
 import aiohttp
 import pytest
 
-PROBLEM = "application/problem+json"
+from tests.support.api import all_logs, call, deploy, expect_problem, state, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -20,56 +19,6 @@ def host(app_host):
 async def api(host):
     async with aiohttp.ClientSession(base_url=host.url) as session:
         yield session
-
-
-async def call(api, method, path, **kwargs):
-    async with api.request(method, path, **kwargs) as response:
-        text = await response.text()
-        body = None
-        if text and response.content_type in ("application/json", PROBLEM):
-            body = await response.json(content_type=None)
-        return response.status, body, response
-
-
-async def expect_problem(api, method, path, status, **kwargs):
-    code, body, response = await call(api, method, path, **kwargs)
-    assert code == status, body
-    assert response.content_type == PROBLEM
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    return body
-
-
-async def deploy(api, **config):
-    body = {"workload": "data-collector", "config": {"item_delay_ms": 0, **config}}
-    code, accepted, response = await call(api, "POST", "/api/deployments", json=body)
-    assert code == 202, accepted
-    assert response.headers["Location"] == accepted["status_url"]
-    assert accepted["status"] == "pending"
-    return accepted["deployment_id"]
-
-
-async def state(api, deployment_id):
-    code, body, _ = await call(api, "GET", f"/api/deployments/{deployment_id}")
-    assert code == 200, body
-    return body
-
-
-async def wait_for(api, deployment_id, *statuses, seconds=60.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        current = await state(api, deployment_id)
-        if current["status"] in statuses:
-            return current
-        assert time.monotonic() < deadline, current
-        await asyncio.sleep(0.05)
-
-
-async def all_logs(api, deployment_id):
-    code, body, _ = await call(api, "GET", f"/api/deployments/{deployment_id}/logs")
-    assert code == 200
-    return [entry["message"] for entry in body["items"]]
 
 
 # -- lifecycle end to end ------------------------------------------------------------------
@@ -324,6 +273,8 @@ async def test_health_and_openapi(api, host):
         ("/schedules/{schedule_id}", "patch"),
         ("/schedules/{schedule_id}", "delete"),
         ("/schedules/{schedule_id}/trigger", "post"),
+        ("/deployments/{deployment_id}", "delete"),
+        ("/metrics", "get"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

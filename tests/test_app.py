@@ -23,7 +23,7 @@ def test_function_app_registers_everything(function_app):
         ("deployments", "POST"),
         ("deployments/{deployment_id}", "GET"),
         ("deployments/{deployment_id}/logs", "GET"),
-        ("deployments/{deployment_id}/{command}", "POST"),
+        ("deployments/{deployment_id}/{command:regex(^(stop|start|cleanup)$)}", "POST"),
         ("workloads", "GET"),
         ("workloads/{name}", "GET"),
         ("health", "GET"),
@@ -34,8 +34,13 @@ def test_function_app_registers_everything(function_app):
         ("schedules/{schedule_id}", "PATCH"),
         ("schedules/{schedule_id}", "DELETE"),
         ("schedules/{schedule_id}/trigger", "POST"),
+        ("deployments/{deployment_id}", "DELETE"),
+        ("metrics", "GET"),
     }
-    assert [timer.name for timer in function_app.timers] == ["schedule_tick"]
+    assert sorted(timer.name for timer in function_app.timers) == [
+        "retention_sweep",
+        "schedule_tick",
+    ]
     levels = {f.route: f.auth_level for f in function_app.http}
     assert levels["health"] == levels["openapi.json"] == "anonymous"
     assert {

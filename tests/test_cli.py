@@ -294,8 +294,10 @@ def test_profiles_select_the_endpoint(run, host, monkeypatch, tmp_path):
             host.url,
             "--key-env",
             "K",
-            "--entra-scope",
-            "api://x/.default",
+            "--az-app",
+            "func-x",
+            "--az-resource-group",
+            "rg-x",
         ).exit_code
         == 2
     )

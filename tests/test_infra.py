@@ -13,6 +13,7 @@ so runs from its own virtualenv, not from this test suite.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -355,6 +356,156 @@ def check_required_roles(templates: Templates) -> list[str]:
     ]
 
 
+# App Service Authentication (Easy Auth, authsettingsV2): main.bicep's switch and the app
+# registration's client id, as the parameters that must drive it.
+AUTH_SWITCH = "enableAppServiceAuth"
+AUTH_CLIENT_ID = "authClientId"
+# Properties of the Entra ID registration that would hold (or point at) a client secret.
+SECRET_REGISTRATION_KEYS = {
+    "clientsecretsettingname",
+    "clientsecretcertificatethumbprint",
+    "clientsecretcertificatesubjectalternativename",
+    "clientsecretcertificateissuer",
+}
+
+
+def module_includers(templates: Templates, path: str) -> Iterator[tuple[str, dict]]:
+    """(file, module) for every module declaration, in any template, that deploys `path`."""
+    for parent, parsed in templates.items():
+        for module in (parsed.get("modules") or {}).values():
+            target = (module.get("detail") or {}).get("path", "")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(parent), target))
+            if resolved == path:
+                yield parent, module
+
+
+def parameter_sources(templates: Templates, path: str, name: str) -> set[str]:
+    """The main.bicep parameters that parameter `name` of template `path` is passed through from,
+    module by module; an expression, a literal or a missing value shows up as '<...>'. In a
+    module deployed `if (c)`, a value `c ? a : b` counts as `a`."""
+    parameters = templates.get(path, {}).get("parameters") or {}
+    if name not in parameters:
+        return {f"<{name} is not a parameter of {path}>"}
+    if path == "main.bicep":
+        return {name}
+    sources: set[str] = set()
+    for parent, module in module_includers(templates, path):
+        value = (resource_body(module).get("params") or {}).get(name)
+        operator = value.get("operator", {}) if isinstance(value, dict) else {}
+        condition = (module.get("config") or {}).get("condition")
+        if operator.get("type") == "conditional" and operator["operands"]["condition"] == condition:
+            # `c ? a : b` in a module deployed only `if (c)`: b is never used.
+            value = operator["operands"]["true_value"]
+        if value is None:
+            # Not passed: the module's default applies.
+            sources.add(f"<default of {name} in {path}>")
+        elif isinstance(value, str) and value in (templates[parent].get("parameters") or {}):
+            sources |= parameter_sources(templates, parent, value)
+        else:
+            sources.add(f"<{value!r} from {parent}>")
+    return sources or {f"<{path} is deployed by no module>"}
+
+
+def deployment_conditions(templates: Templates, path: str, resource: dict) -> list[set[str]]:
+    """For each way a resource of `path` gets deployed, the main.bicep parameters its `if (...)`
+    conditions (on the resource itself or on the modules leading to it) are passed through from.
+    An unconditional way gives an empty set."""
+    own = (resource.get("config") or {}).get("condition")
+    if own is not None:
+        return [condition_sources(templates, path, own)]
+    if path == "main.bicep":
+        return [set()]
+    ways: list[set[str]] = []
+    for parent, module in module_includers(templates, path):
+        condition = (module.get("config") or {}).get("condition")
+        if condition is not None:
+            ways.append(condition_sources(templates, parent, condition))
+        else:
+            ways.extend(deployment_conditions(templates, parent, module))
+    return ways
+
+
+def condition_sources(templates: Templates, path: str, condition: Any) -> set[str]:
+    if isinstance(condition, str):
+        return parameter_sources(templates, path, condition)
+    return {f"<condition {condition!r} in {path}>"}
+
+
+def auth_settings(templates: Templates) -> list[tuple[str, str, dict, dict]]:
+    """(file, symbol, resource, body) of every authsettingsV2 config the templates create."""
+    found = []
+    for path, parsed in templates.items():
+        for symbol, resource in (parsed.get("resources") or {}).items():
+            body = resource_body(resource)
+            if (
+                resource.get("type", "").lower() == "microsoft.web/sites/config"
+                and not resource.get("existing")
+                and str(body.get("name", "")).lower() == "authsettingsv2"
+            ):
+                found.append((path, symbol, resource, body))
+    return found
+
+
+def resolve(parsed: dict, value: Any) -> Any:
+    """A value with a bare variable name replaced by that variable's value (one level)."""
+    variables = parsed.get("variables") or {}
+    if isinstance(value, str) and value in variables:
+        return variables[value]["value"]
+    return value
+
+
+def check_app_service_auth(templates: Templates) -> list[str]:
+    """Easy Auth, token validation only: deployed only when main.bicep's enableAppServiceAuth is
+    true, anonymous requests allowed through, the Entra ID provider on the authClientId
+    registration with a v2.0 issuer, and no client secret."""
+    configs = auth_settings(templates)
+    if len(configs) != 1:
+        return [f"expected one authsettingsV2 config, found {len(configs)}"]
+    [(path, symbol, resource, body)] = configs
+    where = f"{path}: {symbol}"
+    parsed = templates[path]
+    problems: list[str] = []
+
+    for sources in deployment_conditions(templates, path, resource) or [set()]:
+        if sources != {AUTH_SWITCH}:
+            shown = ", ".join(sorted(sources)) or "nothing"
+            problems.append(f"{where} is deployed on {shown}, not only on main.bicep {AUTH_SWITCH}")
+
+    properties = get_ci(body, "properties") or {}
+    if get_ci(get_ci(properties, "platform"), "enabled") is not True:
+        problems.append(f"{where} does not set platform.enabled: true")
+    validation = get_ci(properties, "globalValidation") or {}
+    if get_ci(validation, "requireAuthentication") is not False:
+        problems.append(f"{where} does not set globalValidation.requireAuthentication: false")
+    if get_ci(validation, "unauthenticatedClientAction") != "AllowAnonymous":
+        problems.append(f"{where} does not let unauthenticated requests through (AllowAnonymous)")
+
+    providers = get_ci(properties, "identityProviders") or {}
+    others = sorted(k for k, v in providers.items() if k != "azureActiveDirectory" and v)
+    if others:
+        problems.append(f"{where} configures other identity providers: {', '.join(others)}")
+    entra = get_ci(providers, "azureActiveDirectory") or {}
+    if get_ci(entra, "enabled") is not True:
+        problems.append(f"{where} does not enable the azureActiveDirectory provider")
+    registration = get_ci(entra, "registration") or {}
+    client_id = get_ci(registration, "clientId")
+    if not isinstance(client_id, str) or parameter_sources(templates, path, client_id) != {
+        AUTH_CLIENT_ID
+    }:
+        problems.append(f"{where}: registration.clientId is not main.bicep {AUTH_CLIENT_ID}")
+    secrets = sorted(k for k in registration if k.lower() in SECRET_REGISTRATION_KEYS)
+    if secrets or any("secret" in key.lower() for key, _ in entries(entra)):
+        problems.append(f"{where}: the Entra ID provider refers to a client secret {secrets}")
+    issuer = resolve(parsed, get_ci(registration, "openIdIssuer"))
+    if not (isinstance(issuer, str) and issuer.endswith("/v2.0") and "${" in issuer):
+        problems.append(f"{where}: openIdIssuer {issuer!r} is not a tenant's v2.0 issuer")
+    if get_ci(get_ci(entra, "validation"), "allowedAudiences") is None:
+        problems.append(f"{where} sets no validation.allowedAudiences")
+    if get_ci(get_ci(get_ci(properties, "login"), "tokenStore"), "enabled") is True:
+        problems.append(f"{where} turns the token store on; nothing signs in")
+    return problems
+
+
 PROPERTY_CHECKS: list[Callable[[Templates], list[str]]] = [
     check_no_shared_key_access,
     check_storage_accounts,
@@ -365,6 +516,7 @@ PROPERTY_CHECKS: list[Callable[[Templates], list[str]]] = [
     check_local_auth_disabled,
     check_key_vault,
     check_required_roles,
+    check_app_service_auth,
 ]
 
 
@@ -685,3 +837,225 @@ def test_azd_service_matches_the_function_app_tag(infra: Templates) -> None:
         assert key in azure_yaml
     service = infra["modules/function-app.bicep"]["parameters"]["serviceName"]["default"]
     assert service == "api"
+
+
+# ------------------------------------------------------ App Service Authentication (Easy Auth)
+
+
+def test_app_service_auth_is_token_validation_only(infra: Templates) -> None:
+    [(path, _, resource, body)] = auth_settings(infra)
+    assert path == "modules/app-auth.bicep"
+    assert resource["type"] == "Microsoft.Web/sites/config"
+    assert body["parent"] == "site"
+    # Deployed only through function-app.bicep's `if (enableAppServiceAuth)` module, whose
+    # switch main.bicep passes straight through.
+    assert deployment_conditions(infra, path, resource) == [{AUTH_SWITCH}]
+    [(_, module)] = module_includers(infra, path)
+    assert module["config"]["condition"] == AUTH_SWITCH
+    [(_, function_app)] = module_includers(infra, "modules/function-app.bicep")
+    assert resource_body(function_app)["params"][AUTH_SWITCH] == AUTH_SWITCH
+
+    properties = body["properties"]
+    assert properties["platform"]["enabled"] is True
+    assert properties["globalValidation"] == {
+        "requireAuthentication": False,
+        "unauthenticatedClientAction": "AllowAnonymous",
+    }
+    assert properties["httpSettings"]["requireHttps"] is True
+    assert list(properties["identityProviders"]) == ["azureActiveDirectory"]
+    entra = properties["identityProviders"]["azureActiveDirectory"]
+    assert entra["enabled"] is True
+    # Token validation only: the registration names the client id and the issuer, no secret.
+    assert set(entra["registration"]) == {"clientId", "openIdIssuer"}
+    assert parameter_sources(infra, path, entra["registration"]["clientId"]) == {AUTH_CLIENT_ID}
+    variables = infra[path]["variables"]
+    issuer = variables[entra["registration"]["openIdIssuer"]]["value"]
+    assert issuer == "${environment().authentication.loginEndpoint}${tenantId}/v2.0"
+    assert parameter_sources(infra, path, "tenantId") == {
+        "<'effectiveAuthTenantId' from main.bicep>"
+    }
+    assert properties["login"]["tokenStore"]["enabled"] is False
+
+
+def test_allowed_audiences_default_to_the_application_id_uri(infra: Templates) -> None:
+    [(path, _, _, body)] = auth_settings(infra)
+    variables = infra[path]["variables"]
+    audiences = body["properties"]["identityProviders"]["azureActiveDirectory"]["validation"]
+    chosen = variables[audiences["allowedAudiences"]]["value"]["operator"]
+    assert chosen["type"] == "conditional"
+    assert chosen["operands"]["condition"]["function"] == {
+        "type": "empty",
+        "parameters": {"item_to_test": "allowedAudiences"},
+    }
+    assert variables[chosen["operands"]["true_value"]]["value"] == ["api://${clientId}"]
+    assert chosen["operands"]["false_value"] == "allowedAudiences"
+    assert parameter_sources(infra, path, "allowedAudiences") == {"authAllowedAudiences"}
+
+
+def test_auth_parameters(infra: Templates) -> None:
+    parameters = infra["main.bicep"]["parameters"]
+    assert parameters[AUTH_SWITCH]["type"] == "bool"
+    assert parameters[AUTH_SWITCH]["default"] is False
+    assert parameters[AUTH_CLIENT_ID]["default"] == ""
+    assert parameters["authAllowedAudiences"]["type"] == "array"
+    assert parameters["authAllowedAudiences"]["default"] == []
+    tenant = parameters["authTenantId"]["default"]["operator"]["operands"]
+    assert tenant == {"operand_1": {"function": {"type": "tenant"}}, "operand_2": "tenantId"}
+    # An unset AUTH_TENANT_ID reaches Bicep as '': that means this deployment's tenant too.
+    effective = infra["main.bicep"]["variables"]["effectiveAuthTenantId"]["value"]["operator"]
+    assert effective["operands"]["condition"]["function"]["type"] == "empty"
+    assert effective["operands"]["false_value"] == "authTenantId"
+    # authClientId may be empty while the switch is off; the module deployed when it is on
+    # takes exactly a GUID's length, so an empty client id fails validation.
+    client_id = infra["modules/app-auth.bicep"]["parameters"]["clientId"]
+    assert {"type": "min_length", "argument": 36} in client_id["decorators"]
+    assert {"type": "max_length", "argument": 36} in client_id["decorators"]
+    assert "default" not in client_id or client_id["default"] is None
+    # While the switch is off, the skipped module still gets a well-formed placeholder.
+    [(_, module)] = module_includers(infra, "modules/app-auth.bicep")
+    passed = resource_body(module)["params"]["clientId"]["operator"]
+    assert passed["type"] == "conditional"
+    assert passed["operands"]["condition"] == AUTH_SWITCH
+    assert passed["operands"]["true_value"] == AUTH_CLIENT_ID
+    assert re.fullmatch(r"[0-9a-f-]{36}", passed["operands"]["false_value"])
+
+    values = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert values[AUTH_SWITCH]["value"] == "${ENABLE_APP_SERVICE_AUTH=false}"
+    assert values[AUTH_CLIENT_ID]["value"] == "${AUTH_CLIENT_ID=}"
+    assert values["authTenantId"]["value"] == "${AUTH_TENANT_ID}"
+
+
+def test_auth_mode_setting_follows_the_switch(infra: Templates) -> None:
+    assert app_settings(infra)["HAYMAKER_AUTH_MODE"] == [
+        {
+            "operator": {
+                "type": "conditional",
+                "operands": {
+                    "condition": AUTH_SWITCH,
+                    "true_value": "easyauth",
+                    "false_value": "off",
+                },
+            }
+        }
+    ]
+    # ... and reaches the site: haymakerSettings -> llmSettings -> appSettings -> the module.
+    variables = infra["main.bicep"]["variables"]
+    assert "HAYMAKER_AUTH_MODE" in variables["haymakerSettings"]["value"]
+    assert "haymakerSettings" in identifiers(variables["llmSettings"]["value"])
+    assert "llmSettings" in identifiers(variables["appSettings"]["value"])
+    [(_, function_app)] = module_includers(infra, "modules/function-app.bicep")
+    assert resource_body(function_app)["params"]["appSettings"] == "appSettings"
+
+
+AUTH_MAIN = """
+param enableAppServiceAuth bool = false
+param authClientId string = ''
+module auth 'modules/auth.bicep' = if (enableAppServiceAuth) {
+  name: 'auth'
+  params: {
+    siteName: 'func-x'
+    clientId: authClientId
+  }
+}
+"""
+AUTH_MODULE = """
+param siteName string
+param clientId string
+resource site 'Microsoft.Web/sites@2024-04-01' existing = {
+  name: siteName
+}
+var issuer = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: clientId
+          openIdIssuer: issuer
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${clientId}'
+          ]
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def auth_templates(old: str = "", new: str = "") -> Templates:
+    parser = BicepParser()
+    return {
+        "main.bicep": parser.parse(text=AUTH_MAIN.replace(old, new) if old else AUTH_MAIN),
+        "modules/auth.bicep": parser.parse(
+            text=AUTH_MODULE.replace(old, new) if old else AUTH_MODULE
+        ),
+    }
+
+
+def test_auth_check_accepts_the_minimal_form() -> None:
+    assert check_app_service_auth(auth_templates()) == []
+    # A placeholder for when the (skipped) module is off is fine too.
+    placeholder = "enableAppServiceAuth ? authClientId : '00000000-0000-0000-0000-000000000000'"
+    templates = auth_templates("clientId: authClientId", f"clientId: {placeholder}")
+    assert check_app_service_auth(templates) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("= if (enableAppServiceAuth) {", "= {", r"deployed on nothing, not only on"),
+        (
+            "= if (enableAppServiceAuth) {",
+            "= if (!empty(authClientId)) {",
+            r"deployed on <condition .*, not only on",
+        ),
+        ("requireAuthentication: false", "requireAuthentication: true", r"requireAuth"),
+        ("'AllowAnonymous'", "'Return401'", r"AllowAnonymous"),
+        ("enabled: true\n    }", "enabled: false\n    }", r"platform\.enabled"),
+        (
+            "clientId: authClientId",
+            "clientId: '00000000-0000-0000-0000-000000000000'",
+            r"registration\.clientId is not main\.bicep authClientId",
+        ),
+        (
+            "clientId: authClientId",
+            "clientId: enableAppServiceAuth ? '00000000-0000-0000-0000-000000000000' : authClientId",
+            r"registration\.clientId is not main\.bicep authClientId",
+        ),
+        (
+            "openIdIssuer: issuer",
+            "openIdIssuer: issuer\n          clientSecretSettingName: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'",
+            r"client secret \['clientSecretSettingName'\]",
+        ),
+        ("/v2.0'", "/'", r"not a tenant's v2\.0 issuer"),
+        ("name: 'authsettingsV2'", "name: 'web'", r"expected one authsettingsV2 config, found 0"),
+    ],
+    ids=[
+        "unconditional",
+        "other-condition",
+        "auth-required",
+        "return-401",
+        "platform-off",
+        "literal-client-id",
+        "placeholder-when-on",
+        "client-secret",
+        "v1-issuer",
+        "missing",
+    ],
+)
+def test_auth_check_catches(old: str, new: str, expected: str) -> None:
+    problems = check_app_service_auth(auth_templates(old, new))
+    assert any(re.search(expected, problem) for problem in problems), problems

@@ -10,6 +10,7 @@ from haymaker.errors import (
     DeploymentNotFoundError,
     InvalidKeyError,
     PayloadTooLargeError,
+    ValidationFailedError,
 )
 from haymaker.models import DeploymentState, DeploymentStatus, LogEntry, Resource
 from haymaker.store import DeploymentRecord, Stores
@@ -177,9 +178,12 @@ async def test_filter_injection_is_treated_as_data(stores: Stores):
     assert len((await stores.deployments.list(workload="data-collector")).items) == 1
 
 
-async def test_bad_continuation_tokens_are_bad_requests(stores: Stores):
-    for token in ("garbage!", "bm90IGpzb24", "WzEsMl0"):
-        with pytest.raises(BadRequestError):
+async def test_bad_continuation_tokens_are_refused(stores: Stores):
+    """Not even the token alphabet: 400. Well formed but not a token we issued: 422."""
+    with pytest.raises(BadRequestError):
+        await stores.deployments.list(continuation="garbage!")
+    for token in ("bm90IGpzb24", "WzEsMl0"):
+        with pytest.raises(ValidationFailedError):
             await stores.deployments.list(continuation=token)
 
 
@@ -207,3 +211,31 @@ async def test_resources_page_and_delete_idempotently(stores: Stores):
     assert await stores.resources.count("dep-res") == 0
     with pytest.raises(InvalidKeyError):
         await stores.resources.put("dep-res", [Resource(kind="item", name="a/b")])
+
+
+# -- rate limits ---------------------------------------------------------------------------
+
+
+async def test_rate_limit_admits_exactly_the_limit_under_concurrency(stores: Stores) -> None:
+    from haymaker.errors import RateLimitedError
+    from haymaker.store.ratelimits import RateLimiter
+
+    limiter = RateLimiter(stores.tables)
+    now = datetime(2026, 11, 23, 12, 0, 15, tzinfo=UTC)
+
+    async def attempt() -> int | None:
+        try:
+            await limiter.take("caller-a", "deploy", 10, now)
+        except RateLimitedError as exc:
+            return exc.retry_after
+        return None
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(50)))
+    assert outcomes.count(None) == 10
+    assert set(outcomes) - {None} == {45}  # seconds left in the minute
+    # Refusals gave their rows back; another caller and the next window start afresh.
+    await limiter.take("caller-b", "deploy", 10, now)
+    later = datetime(2026, 11, 23, 12, 1, 0, tzinfo=UTC)
+    await limiter.take("caller-a", "deploy", 10, later)
+    assert await limiter.forget_before(datetime(2026, 11, 23, 12, 2, 0, tzinfo=UTC)) == 11
+    assert await limiter.forget_before(datetime(2026, 11, 23, 12, 3, 0, tzinfo=UTC)) == 1

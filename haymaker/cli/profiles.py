@@ -44,7 +44,8 @@ class Profile(BaseModel):
     )
     az_resource_group: str | None = None
     entra_scope: str | None = Field(
-        default=None, description="App Service authentication: token scope"
+        default=None,
+        description="App Service authentication: token scope (sent with the function key)",
     )
 
     @field_validator("url")
@@ -56,8 +57,9 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> Profile:
-        if sum(bool(x) for x in (self.key_env, self.az_app, self.entra_scope)) > 1:
-            raise ValueError("choose one of key_env, az_app or entra_scope")
+        # A token goes with a key: the host checks the key, the token's app roles decide.
+        if self.key_env and self.az_app:
+            raise ValueError("choose one of key_env or az_app for the function key")
         if bool(self.az_app) != bool(self.az_resource_group):
             raise ValueError("az_app and az_resource_group go together")
         return self

@@ -13,6 +13,8 @@ from haymaker.models import MAX_DURATION_HOURS, Model, Tags
 from haymaker.ncrontab import Schedule, time_zone
 
 SCHEDULE_ID_PATTERN = r"^sch-[a-f0-9]{10}$"
+CRON_PATTERN = r"^\s*\S+(\s+\S+){5}\s*$"
+ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$"
 MAX_ACTIVE_LIMIT = 100
 RECENT_RUNS_KEPT = 20
 
@@ -22,19 +24,36 @@ class CatchUp(StrEnum):
     LATEST = "latest"  # after downtime, the latest missed slot runs once
 
 
-def _cron(value: str) -> str:
-    return Schedule.parse(value).expression
+# These run before the schema's patterns, so a bad value gets the parser's explanation
+# ("six fields: ...") rather than a regular expression; anything not a string is left for
+# the type check to refuse.
+def _cron(value: Any) -> Any:
+    return Schedule.parse(value).expression if isinstance(value, str) else value
 
 
-def _zone(value: str) -> str:
-    time_zone(value)
+def _zone(value: Any) -> Any:
+    if isinstance(value, str):
+        time_zone(value)
     return value
 
 
 class ScheduleSpec(Model):
     """What a user sets on a schedule (`workload`/`config` also accept the long names)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "workload": "data-collector",
+                    "config": {"item_count": 20, "item_delay_ms": 0},
+                    "cron": "0 30 9 * * 1-5",
+                    "time_zone": "Europe/London",
+                }
+            ]
+        },
+    )
 
     workload_name: str = Field(
         pattern=WORKLOAD_NAME_PATTERN, validation_alias=AliasChoices("workload", "workload_name")
@@ -42,22 +61,27 @@ class ScheduleSpec(Model):
     workload_config: dict[str, Any] = Field(
         default_factory=dict, validation_alias=AliasChoices("config", "workload_config")
     )
-    cron: str = Field(description="NCRONTAB, six fields: second minute hour day month day-of-week")
-    time_zone: str = Field(default="UTC", description="IANA time zone the cron is read in")
+    cron: str = Field(
+        description="NCRONTAB, six fields: second minute hour day month day-of-week",
+        pattern=CRON_PATTERN,
+    )
+    time_zone: str = Field(
+        default="UTC", description="IANA time zone the cron is read in", pattern=ZONE_PATTERN
+    )
     duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
     tags: Tags = Field(default_factory=dict)
     enabled: bool = True
     catch_up: CatchUp = CatchUp.SKIP
     max_active: int = Field(default=1, ge=1, le=MAX_ACTIVE_LIMIT)
 
-    @field_validator("cron")
+    @field_validator("cron", mode="before")
     @classmethod
-    def _valid_cron(cls, value: str) -> str:
+    def _valid_cron(cls, value: Any) -> Any:
         return _cron(value)
 
-    @field_validator("time_zone")
+    @field_validator("time_zone", mode="before")
     @classmethod
-    def _valid_zone(cls, value: str) -> str:
+    def _valid_zone(cls, value: Any) -> Any:
         return _zone(value)
 
 
@@ -69,23 +93,23 @@ class ScheduleUpdate(Model):
     workload_config: dict[str, Any] | None = Field(
         default=None, validation_alias=AliasChoices("config", "workload_config")
     )
-    cron: str | None = None
-    time_zone: str | None = None
+    cron: str | None = Field(default=None, pattern=CRON_PATTERN)
+    time_zone: str | None = Field(default=None, pattern=ZONE_PATTERN)
     duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
     tags: Tags | None = None
     enabled: bool | None = None
     catch_up: CatchUp | None = None
     max_active: int | None = Field(default=None, ge=1, le=MAX_ACTIVE_LIMIT)
 
-    @field_validator("cron")
+    @field_validator("cron", mode="before")
     @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        return None if value is None else _cron(value)
+    def _valid_cron(cls, value: Any) -> Any:
+        return _cron(value)
 
-    @field_validator("time_zone")
+    @field_validator("time_zone", mode="before")
     @classmethod
-    def _valid_zone(cls, value: str | None) -> str | None:
-        return None if value is None else _zone(value)
+    def _valid_zone(cls, value: Any) -> Any:
+        return _zone(value)
 
 
 RunOutcome = Literal["started", "triggered", "skipped_max_active", "skipped_missed", "failed"]

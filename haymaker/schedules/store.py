@@ -179,6 +179,14 @@ class ScheduleStore:
             break
         return SchedulePage(items, encode_continuation(pages.continuation_token))
 
+    async def counts(self) -> dict[str, int]:
+        table = await self._tables.get(TABLE)
+        query = table.query_entities(
+            "RowKey eq @row", parameters={"row": ROW_KEY}, select=["enabled"]
+        )
+        flags = [bool(entity.get("enabled")) async for entity in query]
+        return {"total": len(flags), "enabled": sum(flags)}
+
     async def due(self, now: datetime) -> list[tuple[datetime, str]]:
         """(slot, schedule id) of every index row at or before `now`: one range query."""
         index = await self._tables.get(INDEX_TABLE)

@@ -45,6 +45,9 @@ class Progress(Model):
     log_count: int = 0
     wake_event: str | None = None
     resume_at: datetime | None = None
+    # Resource records when the current cleanup began: its report counts from this, exactly,
+    # even when a batch ran twice (a crash between deleting and recording).
+    cleanup_resources: int | None = None
 
 
 @dataclass
@@ -192,6 +195,41 @@ class DeploymentStore:
         table = await self._tables.get(TABLE)
         with contextlib.suppress(ResourceNotFoundError):
             await table.get_entity("health-probe", ROW_KEY)
+
+    async def finished_before(self, cutoff: datetime, *, limit: int) -> list[DeploymentState]:
+        """Up to `limit` completed or failed deployments that finished before `cutoff`."""
+        table = await self._tables.get(TABLE)
+        query = table.query_entities(
+            # The SDK substitutes @names between spaces: "(@x" or "@x)" would not be found.
+            "RowKey eq @row and ( status eq @completed or status eq @failed )"
+            " and completed_at lt @cutoff",
+            parameters={
+                "row": ROW_KEY,
+                "completed": "completed",
+                "failed": "failed",
+                "cutoff": cutoff,
+            },
+            results_per_page=min(limit, 1000),
+        )
+        found: list[DeploymentState] = []
+        async for entity in query:
+            found.append(from_entity(entity).state)
+            if len(found) >= limit:
+                break
+        return found
+
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """Deployments by status and by workload, reading two columns of each."""
+        table = await self._tables.get(TABLE)
+        by_status: dict[str, int] = {}
+        by_workload: dict[str, int] = {}
+        query = table.query_entities(
+            "RowKey eq @row", parameters={"row": ROW_KEY}, select=["status", "workload_name"]
+        )
+        async for entity in query:
+            by_status[entity["status"]] = by_status.get(entity["status"], 0) + 1
+            by_workload[entity["workload_name"]] = by_workload.get(entity["workload_name"], 0) + 1
+        return {"by_status": by_status, "by_workload": by_workload}
 
     async def list(
         self,

@@ -10,6 +10,8 @@ from haymaker.store.tables import Tables, delete_rows, upsert_rows
 
 TABLE = "logs"
 MAX_MESSAGE_CHARS = 8_000
+# Log cursors are line numbers; this bounds what a reader may ask for.
+MAX_LOG_CURSOR = 10**12
 
 
 def row_key(line: int) -> str:

@@ -73,6 +73,17 @@ class ResourceStore:
         )
         return sum([1 async for _ in query])
 
+    async def delete_all(self, deployment_id: str) -> int:
+        """Drop every resource record of a deployment (not the resources themselves)."""
+        keys.deployment_id(deployment_id)
+        table = await self._tables.get(TABLE)
+        query = table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": deployment_id}, select=["RowKey"]
+        )
+        rows = [entity["RowKey"] async for entity in query]
+        await delete_rows(table, deployment_id, rows)
+        return len(rows)
+
     async def delete(self, deployment_id: str, resources: list[Resource]) -> None:
         keys.deployment_id(deployment_id)
         table = await self._tables.get(TABLE)

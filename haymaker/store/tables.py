@@ -7,13 +7,14 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from haymaker.errors import BadRequestError
+from haymaker.errors import BadRequestError, ValidationFailedError
 from haymaker.settings import StorageSettings
 
 
@@ -100,14 +101,21 @@ def encode_continuation(token: dict[str, str] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
 
 
+CONTINUATION_PATTERN = r"^[A-Za-z0-9_-]{1,2000}$"
+
+
 def decode_continuation(token: str | None) -> dict[str, str] | None:
-    if not token:
+    """A token this service issued, else 400 (not even its alphabet) or 422 (well formed but
+    not one of ours)."""
+    if token is None:
         return None
+    if not re.fullmatch(CONTINUATION_PATTERN, token):
+        raise BadRequestError("continuation token is not one this service issued")
     try:
         padded = token + "=" * (-len(token) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequestError("continuation token is not one this service issued") from None
+        raise ValidationFailedError("continuation token is not one this service issued") from None
     if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-        raise BadRequestError("continuation token is not one this service issued")
+        raise ValidationFailedError("continuation token is not one this service issued")
     return value

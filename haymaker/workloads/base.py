@@ -94,6 +94,9 @@ class Workload(ABC):
     """Subclass this, put a `workload.yaml` beside the module, and register an entry point."""
 
     manifest_file: ClassVar[str] = "workload.yaml"
+    # Whether its resources live outside the platform (then they must be cleaned up, not just
+    # forgotten, before a finished deployment may be purged).
+    external_resources: ClassVar[bool] = True
 
     @classmethod
     def manifest(cls) -> WorkloadManifest:

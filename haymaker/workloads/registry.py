@@ -47,6 +47,9 @@ class WorkloadRegistry:
     def create(self, name: str) -> Workload:
         return self._class(name)()
 
+    def workload_class(self, name: str) -> type[Workload]:
+        return self._class(name)
+
     def manifests(self) -> list[WorkloadManifest]:
         return [self._classes[name].manifest() for name in self.names()]
 

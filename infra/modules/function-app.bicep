@@ -63,6 +63,21 @@ param keyVaultName string
 @description('App settings whose values are Key Vault references; secret name = setting name, lowercase, _ as -.')
 param keyVaultSecretSettings array = []
 
+@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID, token validation only (app-auth.bicep).')
+param enableAppServiceAuth bool = false
+
+@description('Application (client) id of the API app registration; required when enableAppServiceAuth is true.')
+@maxLength(36)
+param authClientId string = ''
+
+@description('Directory (tenant) id of that app registration.')
+@maxLength(36)
+param authTenantId string = tenant().tenantId
+
+@description('Token audiences accepted besides the client id; empty means api://<authClientId>.')
+@maxLength(10)
+param authAllowedAudiences array = []
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -192,6 +207,21 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       appSettings: concat(platformSettings, extraSettings, keyVaultReferenceSettings)
     }
+  }
+}
+
+// Only when asked for: callers with an Entra ID token for the app registration get their claims
+// (X-MS-CLIENT-PRINCIPAL) injected; everyone else still passes through to the function-key check.
+// ARM still evaluates a skipped module's parameters (Azure/bicep#8022), so while it is off the
+// client id is a well-formed placeholder that app-auth.bicep's length check cannot trip over;
+// while it is on, an empty authClientId fails that check.
+module appAuth 'app-auth.bicep' = if (enableAppServiceAuth) {
+  name: 'app-auth'
+  params: {
+    siteName: functionApp.name
+    clientId: enableAppServiceAuth ? authClientId : '00000000-0000-0000-0000-000000000000'
+    tenantId: authTenantId
+    allowedAudiences: authAllowedAudiences
   }
 }
 

@@ -37,6 +37,7 @@ class HostProcess:
             "AzureFunctionsJobHost__extensions__durableTask__hubName": self.task_hub,
             "PYTHONUNBUFFERED": "1",
             "HAYMAKER_SCHEDULER_CRON": "0 * * * * *",
+            "HAYMAKER_DEPLOY_RATE_LIMIT": "0",
             **(env or {}),
         }
         self.table_prefix = self.env["HAYMAKER_TABLE_PREFIX"]

@@ -28,6 +28,8 @@ class RecoveredItem(BaseModel):
 
 
 class DataCollectorWorkload(Workload):
+    external_resources = False  # its items are records in the platform's own table
+
     async def run_step(self, ctx: StepContext) -> StepResult:
         if ctx.phase == "initialize":
             return self._initialize(ctx)

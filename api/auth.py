@@ -1,0 +1,83 @@
+"""Who is calling, and may they? In Azure with App Service Authentication on
+(HAYMAKER_AUTH_MODE=easyauth), the platform injects X-MS-CLIENT-PRINCIPAL for callers signed in
+with Entra ID (and strips any the caller sent); their app roles decide. Callers without a
+principal came in with a function key, which the host already checked. Locally the mode is
+off and every caller may do everything."""
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from enum import IntEnum
+
+import azure.functions as func
+
+from haymaker.errors import BadRequestError, ForbiddenError
+
+MODE_SETTING = "HAYMAKER_AUTH_MODE"
+PRINCIPAL_HEADER = "x-ms-client-principal"
+
+
+class Role(IntEnum):
+    """Each role includes the ones below it."""
+
+    READER = 1
+    OPERATOR = 2
+    ADMIN = 3
+
+    @property
+    def app_role(self) -> str:
+        return f"Haymaker.{self.name.title()}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    roles: frozenset[str]
+
+    def has(self, role: Role) -> bool:
+        return any(granted.app_role in self.roles for granted in Role if granted >= role)
+
+
+def principal(req: func.HttpRequest) -> Principal | None:
+    header = req.headers.get(PRINCIPAL_HEADER)
+    if not header:
+        return None
+    try:
+        data = json.loads(base64.b64decode(header))
+        claims = data.get("claims") or []
+        role_type = data.get("role_typ") or "roles"
+        name_type = data.get("name_typ") or "name"
+        roles = frozenset(c["val"] for c in claims if c.get("typ") in (role_type, "roles"))
+        name = next(
+            (c["val"] for c in claims if c.get("typ") == name_type), data.get("userId", "unknown")
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise BadRequestError("the client principal header is not readable") from None
+    return Principal(str(name), roles)
+
+
+def authorize(req: func.HttpRequest, role: Role) -> None:
+    """Refuse (403) a signed-in caller who lacks `role`."""
+    if os.environ.get(MODE_SETTING, "off").lower() != "easyauth":
+        return
+    caller = principal(req)
+    if caller is not None and not caller.has(role):
+        raise ForbiddenError(
+            f"{caller.name} needs the {role.app_role} role (or a higher one) for this"
+        )
+
+
+def caller_key(req: func.HttpRequest) -> str:
+    """A stable, non-secret name for the caller, for rate limits: the principal, else a hash
+    of the function key, else the client address."""
+    if os.environ.get(MODE_SETTING, "off").lower() == "easyauth":
+        caller = principal(req)
+        if caller is not None:
+            return "principal-" + hashlib.sha256(caller.name.encode()).hexdigest()[:16]
+    key = req.headers.get("x-functions-key") or req.params.get("code")
+    if key:
+        return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    address = (req.headers.get("x-forwarded-for") or "local").split(",")[0].strip()
+    return "address-" + hashlib.sha256(address.encode()).hexdigest()[:16]

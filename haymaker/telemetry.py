@@ -1,0 +1,63 @@
+"""Structured log lines: every record logged while a deployment is being handled carries its
+deployment_id, instance_id and phase, both as record attributes (custom dimensions for an
+OpenTelemetry/Azure Monitor exporter, if one is enabled) and as a `key=value` suffix of the
+message (what the Functions host forwards to Application Insights as the trace text)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import Any
+
+FIELDS = ("deployment_id", "instance_id", "phase")
+# Never mutated in place: every change sets a new mapping, so tasks never see each other's.
+_context: ContextVar[Mapping[str, str]] = ContextVar(
+    "haymaker_log_context", default=MappingProxyType({})
+)
+_installed = False
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Within the block (and the tasks it starts), log records carry these fields."""
+    token = _context.set(
+        {**_context.get(), **{k: str(v) for k, v in fields.items() if v is not None}}
+    )
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def set_phase(phase: str) -> None:
+    """Refine the current context once the phase is known (inside a log_context block)."""
+    _context.set({**_context.get(), "phase": phase})
+
+
+def install() -> None:
+    """Wrap the log record factory once per process."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        fields = _context.get()
+        if fields:
+            for name, value in fields.items():
+                if not hasattr(record, name):
+                    setattr(record, name, value)
+            suffix = " ".join(f"{name}={fields[name]}" for name in FIELDS if name in fields)
+            record.msg = (
+                f"{record.msg} [{suffix.replace('%', '%%')}]"
+                if record.args
+                else f"{record.msg} [{suffix}]"
+            )
+        return record
+
+    logging.setLogRecordFactory(factory)
