@@ -59,8 +59,11 @@ class Azurite:
         location: Path | None = None,
         all_services: bool = False,
         log: Path | None = None,
+        bin_dir: Path | None = None,
     ) -> None:
         self.project = project
+        # Where the azurite commands are (default: the project's node_modules/.bin).
+        self.bin_dir = bin_dir or project / "node_modules" / ".bin"
         self.all_services = all_services
         self.table_port = DEFAULT_PORTS["table"] if all_services else table_port or free_port()
         self.location = location
@@ -73,7 +76,7 @@ class Azurite:
 
     def command(self) -> list[str]:
         name = "azurite" if self.all_services else "azurite-table"
-        binary = self.project / "node_modules" / ".bin" / name
+        binary = self.bin_dir / name
         if not binary.exists():
             raise FileNotFoundError(f"{binary} is missing: run `npm ci` (or `make install`) first")
         if self.all_services:

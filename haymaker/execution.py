@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from haymaker.clock import Clock, utc_now
 from haymaker.contracts import (
@@ -20,11 +20,17 @@ from haymaker.contracts import (
 from haymaker.errors import ConfigError
 from haymaker.llm import get_llm_client
 from haymaker.llm.base import LLMClient, LLMError, LLMUsage
-from haymaker.models import CleanupReport, DeploymentStatus
+from haymaker.models import CleanupReport, DeploymentStatus, LogLevel, Resource
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
 from haymaker.transitions import is_legal
-from haymaker.workloads.base import CleanupContext, StepContext, WorkloadError
+from haymaker.workloads.base import (
+    CleanupContext,
+    StepContext,
+    StepResult,
+    Workload,
+    WorkloadError,
+)
 from haymaker.workloads.registry import WorkloadRegistry
 
 S = DeploymentStatus
@@ -43,6 +49,66 @@ def view_of(record: DeploymentRecord) -> DeploymentView:
         error=state.error,
         resume_at=record.progress.resume_at,
     )
+
+
+def apply_step(
+    record: DeploymentRecord,
+    phases: list[str],
+    ctx: StepContext,
+    result: StepResult,
+    now: datetime,
+    wake_event: str | None = None,
+) -> None:
+    """Record a finished step on its deployment: its logs, its metadata merged over the old,
+    its LLM usage added up, and the cursor of the next step or the move to the next phase."""
+    for level, message in ctx.logs:
+        record.log(message, now, level)
+    record.state.metadata.update(result.metadata)
+    record.progress.resume_at = result.resume_at
+    record.progress.wake_event = wake_event if result.resume_at else None
+    if ctx.llm_usage:
+        spent = LLMUsage.model_validate(record.state.metadata.get("llm_usage") or {})
+        total = spent.add(LLMUsage.model_validate(ctx.llm_usage))
+        record.state.metadata["llm_usage"] = total.model_dump()
+    record.progress.step += 1
+    if not result.phase_complete:
+        record.progress.cursor = result.cursor
+        return
+    record.progress.cursor = {}
+    record.progress.phase_index += 1
+    if record.progress.phase_index < len(phases):
+        record.state.phase = phases[record.progress.phase_index]
+        record.log(f"Phase {record.state.phase} started", now)
+    else:
+        record.move_to(S.COMPLETED, now)
+        record.state.phase = "completed"
+        record.log(f"Deployment completed after {record.progress.step} steps", now)
+
+
+async def delete_resources(
+    workload: Workload, resources: list[Resource], ctx: CleanupContext
+) -> tuple[list[Resource], CleanupReport]:
+    """Ask the workload to delete each resource: the ones deleted, and the report of this
+    batch (an error per failure)."""
+    started = time.monotonic()
+    deleted: list[Resource] = []
+    errors: list[str] = []
+    for resource in resources:
+        try:
+            await workload.delete_resource(resource, ctx)
+        except Exception as exc:  # one stubborn resource must not stop the others
+            errors.append(f"{resource.key}: {exc}")
+        else:
+            deleted.append(resource)
+    report = CleanupReport(
+        deployment_id=ctx.deployment_id,
+        resources_deleted=len(deleted),
+        resources_failed=len(errors),
+        details=[f"deleted {len(deleted)} resources"] if deleted else [],
+        errors=errors,
+        duration_seconds=time.monotonic() - started,
+    )
+    return deleted, report
 
 
 class Executor:
@@ -128,38 +194,18 @@ class Executor:
                 )
                 raise  # the orchestrator's retry policy runs the step again
             logger.error("step %d failed the deployment: %s", request.step, exc)
-            return await self.finish(
-                FinishRequest(deployment_id=request.deployment_id, outcome="failed", error=str(exc))
+            failure = FinishRequest(
+                deployment_id=request.deployment_id, outcome="failed", error=str(exc)
             )
+            # What the step logged before it gave up explains the failure: keep it.
+            return await self.finish(failure, step_logs=ctx.logs)
         # Resources are keyed by name, so a re-run step rewrites rather than duplicates them.
         await self.stores.resources.put(state.deployment_id, ctx.resources)
         done_at = self.clock()
 
         def change(record: DeploymentRecord) -> None:
-            if record.progress.step != request.step:
-                return
-            for level, message in ctx.logs:
-                record.log(message, done_at, level)
-            record.state.metadata.update(result.metadata)
-            record.progress.resume_at = result.resume_at
-            record.progress.wake_event = request.wake_event if result.resume_at else None
-            if ctx.llm_usage:
-                spent = LLMUsage.model_validate(record.state.metadata.get("llm_usage") or {})
-                total = spent.add(LLMUsage.model_validate(ctx.llm_usage))
-                record.state.metadata["llm_usage"] = total.model_dump()
-            record.progress.step += 1
-            if not result.phase_complete:
-                record.progress.cursor = result.cursor
-                return
-            record.progress.cursor = {}
-            record.progress.phase_index += 1
-            if record.progress.phase_index < len(phases):
-                record.state.phase = phases[record.progress.phase_index]
-                record.log(f"Phase {record.state.phase} started", done_at)
-            else:
-                record.move_to(S.COMPLETED, done_at)
-                record.state.phase = "completed"
-                record.log(f"Deployment completed after {record.progress.step} steps", done_at)
+            if record.progress.step == request.step:
+                apply_step(record, phases, ctx, result, done_at, request.wake_event)
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
         logger.info(
@@ -168,7 +214,6 @@ class Executor:
         return view_of(record)
 
     async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
-        started = time.monotonic()
         now = self.clock()
         empty = CleanupReport(deployment_id=request.deployment_id)
 
@@ -194,23 +239,8 @@ class Executor:
             request.deployment_id, limit=request.batch_size, continuation=request.continuation
         )
         ctx = CleanupContext(deployment_id=request.deployment_id, config=record.state.config)
-        deleted, errors = [], []
-        for resource in page.items:
-            try:
-                await workload.delete_resource(resource, ctx)
-            except Exception as exc:  # one stubborn resource must not stop the others
-                errors.append(f"{resource.key}: {exc}")
-            else:
-                deleted.append(resource)
+        deleted, batch = await delete_resources(workload, page.items, ctx)
         await self.stores.resources.delete(request.deployment_id, deleted)
-        batch = CleanupReport(
-            deployment_id=request.deployment_id,
-            resources_deleted=len(deleted),
-            resources_failed=len(errors),
-            details=[f"deleted {len(deleted)} resources"] if deleted else [],
-            errors=errors,
-            duration_seconds=time.monotonic() - started,
-        )
         report = (request.report or empty).merge(batch)
         done = page.continuation is None
         if done and record.progress.cleanup_resources is not None:
@@ -228,7 +258,7 @@ class Executor:
                 return  # an earlier run of this final batch already finished the cleanup
             for level, message in ctx.logs:
                 record.log(message, finished_at, level)
-            for error in errors:
+            for error in batch.errors:
                 record.log(f"Could not delete {error}", finished_at, "error")
             if not done:
                 return
@@ -254,7 +284,9 @@ class Executor:
             view=view_of(record), report=report, continuation=page.continuation, done=done
         )
 
-    async def finish(self, request: FinishRequest) -> DeploymentView:
+    async def finish(
+        self, request: FinishRequest, step_logs: Sequence[tuple[LogLevel, str]] = ()
+    ) -> DeploymentView:
         now = self.clock()
 
         def change(record: DeploymentRecord) -> None:
@@ -267,6 +299,8 @@ class Executor:
                 state.metadata["deadline_reached"] = True
                 record.log("Deadline reached: the deployment's duration is over", now)
                 return
+            for level, message in step_logs:
+                record.log(message, now, level)
             state.error = request.error or "unknown error"
             if is_legal(state.status, S.FAILED):
                 record.move_to(S.FAILED, now)

@@ -46,12 +46,11 @@ async def stores(storage_settings: StorageSettings) -> AsyncIterator[Stores]:
 
 @pytest.fixture(scope="session")
 def function_app():
-    """The real app, indexed once (the SDK refuses a second get_functions())."""
-    from devhost.loader import load
-    from tests.support.azurite import ROOT
+    """The real app, indexed once per process (the SDK refuses a second get_functions()),
+    shared with haymaker.testing's DurableHarness."""
+    from haymaker.testing.app import load_function_app
 
-    os.environ.setdefault("HAYMAKER_SCHEDULER_CRON", "0 * * * * *")
-    return load(ROOT)
+    return load_function_app()
 
 
 @pytest.fixture
@@ -83,3 +82,12 @@ def app_host(storage_connection):
     process = HostProcess(storage_connection).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+async def api(host):
+    """An HTTP session on the module's `host` fixture (each host-backed module defines one)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(base_url=host.url) as session:
+        yield session

@@ -4,7 +4,6 @@ binding and Azurite state: every route's success and error statuses, and the lif
 import asyncio
 from collections import Counter
 
-import aiohttp
 import pytest
 
 from tests.support.api import all_logs, call, deploy, expect_problem, state, wait_for
@@ -13,12 +12,6 @@ from tests.support.api import all_logs, call, deploy, expect_problem, state, wai
 @pytest.fixture(scope="module")
 def host(app_host):
     return app_host
-
-
-@pytest.fixture
-async def api(host):
-    async with aiohttp.ClientSession(base_url=host.url) as session:
-        yield session
 
 
 # -- lifecycle end to end ------------------------------------------------------------------

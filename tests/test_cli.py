@@ -219,7 +219,10 @@ def test_watch_and_workloads(run):
     assert "data-collector" in run("workload", "list").output
     info = json.loads(run("workload", "info", "data-collector", "--json").output)
     assert info["config_schema"]["item_count"]["max"] == 1000
-    assert "item_count" in run("workload", "info", "data-collector").output
+    shown = run("workload", "info", "data-collector").output
+    assert "item_count" in shown
+    assert "1..1000" in shown  # integer bounds as the manifest wrote them
+    assert ".0.." not in shown
 
 
 def test_errors_have_documented_exit_codes(run):
@@ -386,3 +389,19 @@ def test_dev_reuses_configured_storage_that_answers(storage_connection, monkeypa
         assert httpx.get(f"{url}/api/health").json()["status"] == "ok"
     assert not (tmp_path / "azurite.log").exists()
     assert (tmp_path / "host.log").exists()
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"progress": {"done": 3, "total": 8, "unit": "pages"}}, (3, 8, "pages")),
+        ({"progress": {"done": 3}}, (3, None, "items")),
+        ({"item_count": 50, "items_collected": 40, "items_failed": 2}, (40, 50, "items")),
+        ({"progress": "half"}, None),
+        ({}, None),
+    ],
+)
+def test_progress_is_what_the_workload_reports(metadata, expected):
+    from haymaker.cli.output import progress_of
+
+    assert progress_of(metadata) == expected

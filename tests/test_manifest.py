@@ -115,3 +115,15 @@ def test_registry_names_unknown_workloads():
     with pytest.raises(WorkloadNotFoundError, match="nope"):
         registry.manifest("nope")
     assert "data-collector" in get_registry().names()
+
+
+def test_an_array_length_bounds_the_list_not_its_strings():
+    manifest = WorkloadManifest.from_yaml(
+        'name: demo\nversion: "1"\nphases: [only]\n'
+        "config_schema:\n  urls: {type: array, items: string, required: true, min_length: 1, max_length: 2}\n"
+    )
+    long_url = "https://example.com/" + "a" * 100
+    assert manifest.validate_config({"urls": [long_url]})["urls"] == [long_url]
+    for bad in ([], ["a", "b", "c"]):
+        with pytest.raises(ConfigError):
+            manifest.validate_config({"urls": bad})

@@ -9,7 +9,6 @@ import json
 import re
 import uuid
 
-import aiohttp
 import pytest
 
 from tests.support.api import PROBLEM, call, deploy, expect_problem, wait_for
@@ -32,12 +31,6 @@ def host(storage_connection):
     ).start()
     yield process
     process.stop()
-
-
-@pytest.fixture
-async def api(host):
-    async with aiohttp.ClientSession(base_url=host.url) as session:
-        yield session
 
 
 def signed_in(*roles: str, name: str | None = None) -> dict[str, str]:

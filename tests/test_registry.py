@@ -1,3 +1,4 @@
+import importlib
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -31,3 +32,27 @@ def test_two_workloads_cannot_share_a_name():
     registry = WorkloadRegistry([DataCollectorWorkload])
     with pytest.raises(ValueError, match="two workloads"):
         registry.add(Impostor)
+
+
+def test_a_workload_in_a_top_level_module_finds_its_manifest(tmp_path, monkeypatch):
+    """A test file or script is a module outside any package: its own workload.yaml beside it,
+    else the manifest of the workload it extends."""
+    (tmp_path / "own_manifest.py").write_text(
+        "from haymaker.workloads.base import Workload\n"
+        "class Own(Workload):\n"
+        "    async def run_step(self, ctx): ...\n"
+    )
+    (tmp_path / "workload.yaml").write_text('name: own-thing\nversion: "1"\nphases: [only]\n')
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "extends_builtin.py").write_text(
+        "from haymaker.workloads.data_collector import DataCollectorWorkload\n"
+        "class Quieter(DataCollectorWorkload):\n"
+        "    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(sub))
+    own = importlib.import_module("own_manifest")
+    extended = importlib.import_module("extends_builtin")
+    assert own.Own.manifest().name == "own-thing"
+    assert extended.Quieter.manifest().name == "data-collector"

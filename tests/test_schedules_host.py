@@ -25,12 +25,6 @@ def host(storage_connection):
     process.stop()
 
 
-@pytest.fixture
-async def api(host):
-    async with aiohttp.ClientSession(base_url=host.url) as session:
-        yield session
-
-
 async def call(api, method, path, **kwargs):
     async with api.request(method, path, **kwargs) as response:
         return response.status, await response.json(

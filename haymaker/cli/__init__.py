@@ -18,8 +18,18 @@ from rich.table import Table
 
 from haymaker.cli import output
 from haymaker.cli.client import ApiClient, ApiError
-from haymaker.cli.output import FINISHED, console, fail, pairs, print_json, print_lines, show_state
+from haymaker.cli.output import (
+    FINISHED,
+    console,
+    fail,
+    pairs,
+    print_json,
+    print_lines,
+    progress_of,
+    show_state,
+)
 from haymaker.cli.profiles import call, current_client, profile_app, selected
+from haymaker.cli.scaffold import workload_new
 from haymaker.cli.schedules import schedule_app
 
 app = typer.Typer(
@@ -142,11 +152,8 @@ def _deployments_table(items: list[dict[str, Any]]) -> Table:
         table.add_column(name, no_wrap=name != "Phase")
     for item in items:
         metadata = item.get("metadata") or {}
-        progress = (
-            f"{metadata['items_collected']}/{metadata['item_count']}"
-            if "item_count" in metadata
-            else ""
-        )
+        reported = progress_of(metadata)
+        progress = "" if reported is None else f"{reported[0]}/{reported[1] or '?'}"
         status_text = item["status"]
         if (
             item.get("desired_status") not in (item["status"], None)
@@ -345,6 +352,16 @@ def workload_list(as_json: JsonOption = False) -> None:
     console.print(table)
 
 
+workload_app.command("new")(workload_new)
+
+
+def _number(value: Any) -> str:
+    """A bound as the manifest wrote it: 1, not 1.0 (JSON Schema numbers arrive as floats)."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 @workload_app.command("info")
 def workload_info(name: str, as_json: JsonOption = False) -> None:
     """Show a workload's config schema."""
@@ -359,7 +376,7 @@ def workload_info(name: str, as_json: JsonOption = False) -> None:
     for key, spec in manifest.get("config_schema", {}).items():
         bounds = ""
         if "min" in spec or "max" in spec:
-            bounds = f"{spec.get('min', '')}..{spec.get('max', '')}"
+            bounds = f"{_number(spec.get('min'))}..{_number(spec.get('max'))}"
         if "enum" in spec:
             bounds = ", ".join(map(str, spec["enum"]))
         table.add_row(

@@ -89,22 +89,41 @@ def wait_until_settled(
         TextColumn("[bold]{task.fields[phase]:<12}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.completed}/{task.total} items done"),
+        TextColumn("{task.completed}/{task.total} {task.fields[unit]} done"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
-        task = progress.add_task("deploy", total=None, phase="pending")
+        task = progress.add_task("deploy", total=None, phase="pending", unit="items")
         while True:
             state = client.status(deployment_id)
             metadata = state.get("metadata") or {}
-            total = metadata.get("item_count")
-            done = metadata.get("items_collected", 0) + metadata.get("items_failed", 0)
+            done, total, unit = progress_of(metadata) or (0, None, "items")
+            if "progress" not in metadata:
+                done += int(metadata.get("items_failed", 0))  # a failed item is dealt with too
             if state["status"] == "completed" and total:
                 done = total  # every item was dealt with, collected or not
-            progress.update(task, phase=state["phase"], total=total, completed=done)
+            progress.update(task, phase=state["phase"], total=total, completed=done, unit=unit)
             if settled(state):
                 return state
             time.sleep(0.25)
+
+
+def progress_of(metadata: dict[str, Any]) -> tuple[int, int | None, str] | None:
+    """(done, total, unit) as a workload reports it in its metadata: `progress` = {"done": 3,
+    "total": 10, "unit": "pages"}, or data-collector's items collected of item_count
+    (agent-haymaker's keys)."""
+    reported = metadata.get("progress")
+    if isinstance(reported, dict) and isinstance(reported.get("done"), int):
+        total = reported.get("total")
+        unit = reported.get("unit")
+        return (
+            reported["done"],
+            total if isinstance(total, int) else None,
+            unit if isinstance(unit, str) and unit else "items",
+        )
+    if isinstance(metadata.get("item_count"), int):
+        return int(metadata.get("items_collected", 0)), metadata["item_count"], "items"
+    return None
 
 
 def print_lines(items: list[dict[str, Any]]) -> None:

@@ -70,8 +70,14 @@ def get_stores(settings: StorageSettings | None = None) -> Stores:
     return stores
 
 
-async def close_stores() -> None:
-    """Close the clients of the running event loop (tests, shutdown)."""
-    by_settings = _per_loop.pop(asyncio.get_running_loop(), {})
-    for stores in by_settings.values():
+async def close_stores(settings: StorageSettings | None = None) -> None:
+    """Close the clients of the running event loop (tests, shutdown): all of them, or only
+    those for `settings`."""
+    loop = asyncio.get_running_loop()
+    if settings is None:
+        closing = list(_per_loop.pop(loop, {}).values())
+    else:
+        stores = _per_loop.get(loop, {}).pop(settings, None)
+        closing = [stores] if stores is not None else []
+    for stores in closing:
         await stores.tables.close()

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -123,15 +126,23 @@ class Workload(ABC):
         delete: the platform removes its own record of the resource afterwards."""
 
 
+def _beside(module: ModuleType, name: str) -> Traversable | Path | None:
+    """`name` in the directory of `module`: a package's resource, or for a top-level module (a
+    test file, a script) the file beside it."""
+    if module.__package__:
+        return resources.files(module.__package__) / name
+    file = getattr(module, "__file__", None)
+    return Path(file).parent / name if file else None
+
+
 @cache
 def _load_manifest(cls: type[Workload]) -> WorkloadManifest:
     """The manifest beside the class's module, or beside the nearest base class's."""
     for klass in cls.__mro__:
         if not (isinstance(klass, type) and issubclass(klass, Workload)) or klass is Workload:
             continue
-        package = sys.modules[klass.__module__].__package__ or klass.__module__
-        path = resources.files(package) / cls.manifest_file
-        if path.is_file():
+        path = _beside(sys.modules[klass.__module__], cls.manifest_file)
+        if path is not None and path.is_file():
             break
     else:
         raise ValueError(f"{cls.__qualname__} has no {cls.manifest_file} beside its module")

@@ -80,7 +80,8 @@ class FieldSpec(BaseModel):
 
     def annotation(self) -> Any:
         if self.type == "array":
-            element = self._scalar(self.items or "string")
+            # min_length/max_length bound the list here, not each of its strings.
+            element = self._scalar(self.items or "string", element=True)
             return Annotated[
                 list[element],  # type: ignore[valid-type]
                 BeforeValidator(_split_commas),
@@ -88,13 +89,13 @@ class FieldSpec(BaseModel):
             ]
         return self._scalar(self.type)
 
-    def _scalar(self, type_name: str) -> Any:
+    def _scalar(self, type_name: str, element: bool = False) -> Any:
         if self.enum is not None:
             return Literal[tuple(self.enum)]  # type: ignore[misc]
         base = _PYTHON_TYPES[type_name]
         if type_name in ("integer", "number"):
             return Annotated[base, BeforeValidator(_reject_bool), Field(ge=self.min, le=self.max)]
-        if type_name == "string":
+        if type_name == "string" and not element:
             return Annotated[base, Field(min_length=self.min_length, max_length=self.max_length)]
         return base
 

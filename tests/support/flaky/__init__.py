@@ -13,6 +13,7 @@ class FlakyWorkload(Workload):
     async def run_step(self, ctx: StepContext) -> StepResult:
         index = int(ctx.cursor.get("index", 0))
         if ctx.config["fatal"]:
+            ctx.log("asking the collector", "warning")
             raise WorkloadError("the collector refused the request")
         ATTEMPTS[(ctx.deployment_id, index)] += 1
         if ATTEMPTS[(ctx.deployment_id, index)] <= ctx.config["fail_times"]:
