@@ -8,17 +8,14 @@ against an existing registration, and that it never creates a secret.
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import shutil
-import subprocess
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.script_stubs import Answers, ScriptRun, option, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "setup-auth.sh"
@@ -37,45 +34,11 @@ APP_OBJECT_ID = "44444444-4444-4444-4444-444444444444"
 SP_ID = "55555555-5555-5555-5555-555555555555"
 USER = "66666666-6666-6666-6666-666666666666"
 
-STUB = """#!{python}
-import json, sys
-argv = sys.argv[1:]
-with open({log!r}, "a") as log:
-    log.write(json.dumps(["az", *argv]) + "\\n")
-line = " ".join(argv)
-for prefix, out, code in json.load(open({table!r})):
-    if line.startswith(prefix):
-        sys.stdout.write(out)
-        sys.exit(code)
-sys.stderr.write("stub az: unexpected call: " + line + "\\n")
-sys.exit(97)
-"""
-
-Answers = list[tuple[str, str, int]]
 LOGGED_OUT: Answers = [("account show", "", 1)]
 ACCOUNT = json.dumps({"tenantId": TENANT, "user": {"name": "me@contoso.com"}})
 
 
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-    calls: list[list[str]]
-
-    @property
-    def commands(self) -> list[list[str]]:
-        """The commands --dry-run printed, split as a shell would split them."""
-        prefix = "DRY-RUN: "
-        return [
-            shlex.split(line[len(prefix) :])
-            for line in self.stdout.splitlines()
-            if line.startswith(prefix)
-        ]
-
-    def named(self, *words: str) -> list[list[str]]:
-        return [c for c in self.commands if c[: len(words)] == list(words)]
-
+class Result(ScriptRun):
     def patches(self) -> list[dict[str, Any]]:
         return [
             json.loads(option(c, "--body")) for c in self.named("az", "rest", "--method", "PATCH")
@@ -88,38 +51,18 @@ class Result:
         )
 
 
-def option(command: list[str], name: str) -> str:
-    return command[command.index(name) + 1]
-
-
 @pytest.fixture
 def run(tmp_path: Path):
     def run(*args: str, az: Answers | None = LOGGED_OUT, path: str | None = None) -> Result:
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir(exist_ok=True)
-        log = tmp_path / "calls.jsonl"
-        log.write_text("")
-        if az is not None:
-            table = tmp_path / "az.json"
-            table.write_text(json.dumps(az))
-            stub = bin_dir / "az"
-            stub.write_text(STUB.format(python=sys.executable, log=str(log), table=str(table)))
-            stub.chmod(0o755)
-        env = {
-            **os.environ,
-            "PATH": path or f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "SETUP_AUTH_RETRY_SECONDS": "0",
-        }
-        proc = subprocess.run(
-            [shutil.which("bash") or "bash", str(SCRIPT), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return run_script(
+            SCRIPT,
+            args,
+            workdir=tmp_path,
+            stubs={"az": az},
+            result=Result,
+            env={"SETUP_AUTH_RETRY_SECONDS": "0"},
+            path=path,
         )
-        calls = [json.loads(line) for line in log.read_text().splitlines()]
-        return Result(proc.returncode, proc.stdout, proc.stderr, calls)
 
     return run
 

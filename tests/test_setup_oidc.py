@@ -8,16 +8,14 @@ answer from a table, and anything else fails loudly. Nothing here talks to Azure
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.script_stubs import Answers, ScriptRun, option, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "setup-oidc.sh"
@@ -55,77 +53,22 @@ SP_ID = "44444444-4444-4444-4444-444444444444"
 RG = "rg-haymaker-functions"
 SCOPE = f"/subscriptions/{SUB}/resourceGroups/{RG}"
 
-STUB = """#!{python}
-import json, sys
-argv = sys.argv[1:]
-with open({log!r}, "a") as log:
-    log.write(json.dumps([{tool!r}, *argv]) + "\\n")
-line = " ".join(argv)
-for prefix, out, code in json.load(open({table!r})):
-    if line.startswith(prefix):
-        sys.stdout.write(out)
-        sys.exit(code)
-sys.stderr.write("stub {tool}: unexpected call: " + line + "\\n")
-sys.exit(97)
-"""
-
-Answers = list[tuple[str, str, int]]
 LOGGED_OUT_AZ: Answers = [("account show", "", 1)]
 LOGGED_OUT_GH: Answers = [("auth status", "", 1)]
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-    calls: list[list[str]]
-
-    @property
-    def commands(self) -> list[list[str]]:
-        """The commands --dry-run printed, split as a shell would split them."""
-        prefix = "DRY-RUN: "
-        return [
-            shlex.split(line[len(prefix) :])
-            for line in self.stdout.splitlines()
-            if line.startswith(prefix)
-        ]
-
-    def named(self, *words: str) -> list[list[str]]:
-        return [c for c in self.commands if c[: len(words)] == list(words)]
-
-
-def option(command: list[str], name: str) -> str:
-    return command[command.index(name) + 1]
+Result = ScriptRun
 
 
 @pytest.fixture
 def run(tmp_path: Path):
     def run(*args: str, az: Answers = LOGGED_OUT_AZ, gh: Answers = LOGGED_OUT_GH) -> Result:
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir(exist_ok=True)
-        log = tmp_path / "calls.jsonl"
-        log.write_text("")
-        for tool, answers in (("az", az), ("gh", gh)):
-            table = tmp_path / f"{tool}.json"
-            table.write_text(json.dumps(answers))
-            stub = bin_dir / tool
-            stub.write_text(
-                STUB.format(python=sys.executable, log=str(log), tool=tool, table=str(table))
-            )
-            stub.chmod(0o755)
-        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-        env.pop("AZURE_LOCATION", None)
-        proc = subprocess.run(
-            ["bash", str(SCRIPT), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return run_script(
+            SCRIPT,
+            args,
+            workdir=tmp_path,
+            stubs={"az": az, "gh": gh},
+            result=Result,
+            unset=("AZURE_LOCATION",),
         )
-        calls = [json.loads(line) for line in log.read_text().splitlines()]
-        return Result(proc.returncode, proc.stdout, proc.stderr, calls)
 
     return run
 
