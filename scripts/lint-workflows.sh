@@ -38,7 +38,7 @@ zizmor --offline --no-progress --color never .github/workflows/ || status=1
 
 echo "== shellcheck ($(shellcheck --version | sed -n 's/^version: //p'))"
 shopt -s nullglob
-scripts=(scripts/*.sh)
+scripts=(scripts/*.sh scripts/lib/*.sh)
 if ((${#scripts[@]})); then
     shellcheck "${scripts[@]}" || status=1
 fi

@@ -64,40 +64,13 @@ Prints AUTH_CLIENT_ID=<appId> and AUTH_TENANT_ID=<tenant> on stdout.
 EOF
 }
 
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-fail() {
-    printf 'error: %s\n' "$*" >&2
-    exit 1
-}
-usage_error() {
-    printf 'error: %s\n' "$*" >&2
-    printf "Run 'scripts/setup-auth.sh --help' for usage.\n" >&2
-    exit 2
-}
+USAGE_HINT="scripts/setup-auth.sh --help"
+here=${BASH_SOURCE[0]%/*} # dirname without the dirname command (PATH may be bare)
+if [[ $here == "${BASH_SOURCE[0]}" ]]; then here=.; fi
+# shellcheck source=scripts/lib/cli.sh
+source "$here/lib/cli.sh"
 # A failed az (or jq) call ends the script with 1, whatever the tool's own code: 2 means usage.
 trap 'printf "error: command failed (line %s)\n" "$LINENO" >&2; exit 1' ERR
-
-# Writes go through run: printed in dry-run (one line on the original stdout, quoted so that it
-# can be pasted into a shell), executed otherwise. fd 3 keeps the printout out of $(run ...).
-exec 3>&1
-DRY_RUN=0
-quote() {
-    if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
-        printf '%s' "$1"
-    else
-        printf "'%s'" "${1//\'/\'\\\'\'}"
-    fi
-}
-run() {
-    if ((DRY_RUN)); then
-        local line="DRY-RUN:" arg
-        for arg in "$@"; do line+=" $(quote "$arg")"; done
-        printf '%s\n' "$line" >&3
-    else
-        "$@"
-    fi
-}
 
 # uuid5 NAMESPACE NAME: the RFC 4122 version-5 (SHA-1, name-based) UUID.
 sha1_hex() {
@@ -121,8 +94,6 @@ uuid5() {
 APP_NAME="haymaker-api"
 ASSIGN_ROLE=""
 ASSIGN_TO=""
-
-need_value() { [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"; }
 
 while (($#)); do
     case $1 in
@@ -171,10 +142,6 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites: installed and logged in. Errors (exit 2) for real runs, warnings for --dry-run.
-
-problem() {
-    if ((DRY_RUN)); then warn "$* (dry-run continues with placeholders)"; else usage_error "$*"; fi
-}
 
 # jq computes the plan, so even --dry-run needs it.
 command -v jq >/dev/null 2>&1 || usage_error "missing prerequisite: jq (https://jqlang.org/download/)"

@@ -78,35 +78,11 @@ usage: scripts/setup-oidc.sh [--dry-run] [--environment NAME]... [--resource-gro
 EOF
 }
 
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
-usage_error() {
-    printf 'error: %s\n' "$*" >&2
-    printf "Run 'scripts/setup-oidc.sh --help' for usage.\n" >&2
-    exit 2
-}
-
-# Writes go through run: printed in dry-run (one line on the original stdout, quoted so that it
-# can be pasted into a shell), executed otherwise. fd 3 keeps the printout out of $(run ...).
-exec 3>&1
-DRY_RUN=0
-quote() {
-    if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
-        printf '%s' "$1"
-    else
-        printf "'%s'" "${1//\'/\'\\\'\'}"
-    fi
-}
-run() {
-    if ((DRY_RUN)); then
-        local line="DRY-RUN:" arg
-        for arg in "$@"; do line+=" $(quote "$arg")"; done
-        printf '%s\n' "$line" >&3
-    else
-        "$@"
-    fi
-}
+USAGE_HINT="scripts/setup-oidc.sh --help"
+here=${BASH_SOURCE[0]%/*} # dirname without the dirname command (PATH may be bare)
+if [[ $here == "${BASH_SOURCE[0]}" ]]; then here=.; fi
+# shellcheck source=scripts/lib/cli.sh
+source "$here/lib/cli.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Arguments
@@ -118,8 +94,6 @@ ENV_NAME=""
 APP_NAME=""
 REPO=""
 PER_ENV_VARIABLES=0
-
-need_value() { [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"; }
 
 while (($#)); do
     case $1 in
@@ -184,10 +158,6 @@ APP_NAME=${APP_NAME:-github-$OWNER-$REPO_NAME}
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites: installed and logged in. Errors (exit 2) for real runs, warnings for --dry-run.
-
-problem() {
-    if ((DRY_RUN)); then warn "$* (dry-run continues with placeholders)"; else usage_error "$*"; fi
-}
 
 AZ_READY=0
 GH_READY=0
