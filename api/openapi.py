@@ -114,6 +114,9 @@ _CONTINUATION = _param(
     {"type": "string", "pattern": CONTINUATION_PATTERN},
     "token from the previous page",
 )
+_PAGE_SIZE = _param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "page size"
+)
 _STATUS_VALUES = [status.value for status in DeploymentStatus]
 _SCHEDULE = _param(
     "schedule_id", "path", {"type": "string", "pattern": SCHEDULE_ID_PATTERN}, "schedule id"
@@ -252,12 +255,7 @@ def _lifecycle_paths() -> dict[str, Any]:
                         {"type": "string", "enum": _STATUS_VALUES},
                         "only this status",
                     ),
-                    _param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-                        "page size",
-                    ),
+                    _PAGE_SIZE,
                     _CONTINUATION,
                 ],
                 "responses": _responses(
@@ -376,12 +374,7 @@ def _lifecycle_paths() -> dict[str, Any]:
                     _param(
                         "enabled", "query", {"type": "boolean"}, "only enabled or disabled ones"
                     ),
-                    _param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-                        "page size",
-                    ),
+                    _PAGE_SIZE,
                     _CONTINUATION,
                 ],
                 "responses": _responses(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
 
 from haymaker.keys import WORKLOAD_NAME_PATTERN
 from haymaker.models import MAX_DURATION_HOURS, Model, Tags
@@ -37,6 +37,10 @@ def _zone(value: Any) -> Any:
     return value
 
 
+Cron = Annotated[str, Field(pattern=CRON_PATTERN), BeforeValidator(_cron)]
+TimeZone = Annotated[str, Field(pattern=ZONE_PATTERN), BeforeValidator(_zone)]
+
+
 class ScheduleSpec(Model):
     """What a user sets on a schedule (`workload`/`config` also accept the long names)."""
 
@@ -61,28 +65,13 @@ class ScheduleSpec(Model):
     workload_config: dict[str, Any] = Field(
         default_factory=dict, validation_alias=AliasChoices("config", "workload_config")
     )
-    cron: str = Field(
-        description="NCRONTAB, six fields: second minute hour day month day-of-week",
-        pattern=CRON_PATTERN,
-    )
-    time_zone: str = Field(
-        default="UTC", description="IANA time zone the cron is read in", pattern=ZONE_PATTERN
-    )
+    cron: Cron = Field(description="NCRONTAB, six fields: second minute hour day month day-of-week")
+    time_zone: TimeZone = Field(default="UTC", description="IANA time zone the cron is read in")
     duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
     tags: Tags = Field(default_factory=dict)
     enabled: bool = True
     catch_up: CatchUp = CatchUp.SKIP
     max_active: int = Field(default=1, ge=1, le=MAX_ACTIVE_LIMIT)
-
-    @field_validator("cron", mode="before")
-    @classmethod
-    def _valid_cron(cls, value: Any) -> Any:
-        return _cron(value)
-
-    @field_validator("time_zone", mode="before")
-    @classmethod
-    def _valid_zone(cls, value: Any) -> Any:
-        return _zone(value)
 
 
 class ScheduleUpdate(Model):
@@ -93,23 +82,13 @@ class ScheduleUpdate(Model):
     workload_config: dict[str, Any] | None = Field(
         default=None, validation_alias=AliasChoices("config", "workload_config")
     )
-    cron: str | None = Field(default=None, pattern=CRON_PATTERN)
-    time_zone: str | None = Field(default=None, pattern=ZONE_PATTERN)
+    cron: Cron | None = None
+    time_zone: TimeZone | None = None
     duration_hours: float | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
     tags: Tags | None = None
     enabled: bool | None = None
     catch_up: CatchUp | None = None
     max_active: int | None = Field(default=None, ge=1, le=MAX_ACTIVE_LIMIT)
-
-    @field_validator("cron", mode="before")
-    @classmethod
-    def _valid_cron(cls, value: Any) -> Any:
-        return _cron(value)
-
-    @field_validator("time_zone", mode="before")
-    @classmethod
-    def _valid_zone(cls, value: Any) -> Any:
-        return _zone(value)
 
 
 RunOutcome = Literal["started", "triggered", "skipped_max_active", "skipped_missed", "failed"]
