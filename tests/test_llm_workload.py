@@ -2,13 +2,12 @@
 Anthropic SDK: failed items are recovered or skipped as the model says, the report carries
 its evaluation, and no completed step asks the model again."""
 
-import asyncio
 import json
-import time
 
 import aiohttp
 import pytest
 
+from tests.support.api import deploy, wait_for
 from tests.support.host import HostProcess
 from tests.support.llm_stub import LLMStub
 
@@ -37,18 +36,7 @@ def host(storage_connection, stub):
 
 
 async def deploy_and_wait(api, config):
-    body = {"workload": "data-collector", "config": {"item_delay_ms": 0, **config}}
-    async with api.post("/api/deployments", json=body) as response:
-        assert response.status == 202
-        deployment_id = (await response.json())["deployment_id"]
-    deadline = time.monotonic() + 60
-    while True:
-        async with api.get(f"/api/deployments/{deployment_id}") as response:
-            state = await response.json()
-        if state["status"] in ("completed", "failed"):
-            return state
-        assert time.monotonic() < deadline, state
-        await asyncio.sleep(0.1)
+    return await wait_for(api, await deploy(api, **config), "completed", "failed")
 
 
 async def test_llm_recovers_items_and_evaluates_the_goal(host, stub):

@@ -2,9 +2,7 @@
 generated package that passes ruff, installs (offline, outside .venv), passes its own tests
 (in process and durable, on this suite's Azurite) and runs to completed on the local host."""
 
-import asyncio
 import re
-import time
 import tomllib
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 from haymaker.keys import WORKLOAD_NAME_PATTERN
 from haymaker.scaffold import Names
 from haymaker.workloads.manifest import WorkloadManifest
-from tests.support.api import all_logs, call, state, wait_for
+from tests.support.api import all_logs, call, wait_for
 from tests.support.host import HostProcess
 from tests.support.packages import (
     BIN,
@@ -26,16 +24,6 @@ from tests.support.packages import (
 )
 
 NAME = "bale-counter"
-
-
-async def wait_for_phase(api, deployment_id: str, *phases: str, seconds: float = 60.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        current = await state(api, deployment_id)
-        if current["phase"] in phases:
-            return current
-        assert time.monotonic() < deadline, current
-        await asyncio.sleep(0.05)
 
 
 # -- names and directories ----------------------------------------------------------------
@@ -211,7 +199,9 @@ async def test_the_local_host_offers_and_runs_it(installed, storage_connection):
 
             code, _, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup")
             assert code == 202
-            cleaned = await wait_for_phase(api, deployment_id, "cleaned_up", "cleanup_failed")
+            cleaned = await wait_for(
+                api, deployment_id, "cleaned_up", "cleanup_failed", field="phase"
+            )
             assert cleaned["phase"] == "cleaned_up", cleaned
             assert cleaned["metadata"]["cleanup"]["resources_deleted"] == 12
     finally:

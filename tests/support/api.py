@@ -42,11 +42,12 @@ async def state(api, deployment_id):
     return body
 
 
-async def wait_for(api, deployment_id, *statuses, seconds=60.0):
+async def wait_for(api, deployment_id, *values, seconds=60.0, field="status"):
+    """The deployment's state once its `field` (status, or e.g. phase) is one of `values`."""
     deadline = time.monotonic() + seconds
     while True:
         current = await state(api, deployment_id)
-        if current["status"] in statuses:
+        if current[field] in values:
             return current
         assert time.monotonic() < deadline, current
         await asyncio.sleep(0.05)
