@@ -66,18 +66,8 @@ class DurableRun:
     async def run_to_completion(self, max_rounds: int = 10_000) -> None:
         """Run activities, and fire timers in virtual time when only timers remain, until the
         orchestration ends or waits for a command (stopped: use advance() to pass a deadline)."""
-        orchestration = self.orchestration
         with self.harness.driving(self):
-            for _ in range(max_rounds):
-                if orchestration.done:
-                    return
-                if orchestration.pending:
-                    await orchestration.run_activity()
-                elif self._timer_may_fire():
-                    orchestration.fire_next_timer()
-                else:
-                    return
-        raise AssertionError(f"{self.deployment_id} did not settle in {max_rounds} rounds")
+            await self.orchestration.run_to_completion(max_rounds, self._timer_may_fire)
 
     async def steps(self, n: int) -> None:
         """Run exactly `n` activity calls (any kind), firing timers that come between them."""

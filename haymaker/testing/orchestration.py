@@ -126,15 +126,17 @@ class InlineOrchestration:
             count += 1
         return count
 
-    async def run_to_completion(self, max_rounds: int = 10_000) -> None:
-        """Run activities; when only timers remain, fire the earliest. Stops when done or when
-        nothing is pending at all (waiting for an event)."""
+    async def run_to_completion(
+        self, max_rounds: int = 10_000, timer_may_fire: Callable[[], bool] | None = None
+    ) -> None:
+        """Run activities; when only timers remain, fire the earliest (if `timer_may_fire`
+        allows). Stops when done or when nothing may happen (waiting for an event)."""
         for _ in range(max_rounds):
             if self.done:
                 return
             if self.pending:
                 await self.run_activity()
-            elif self.timers:
+            elif self.timers and (timer_may_fire is None or timer_may_fire()):
                 self.fire_next_timer()
             else:
                 return
