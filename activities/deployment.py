@@ -8,10 +8,8 @@ import azure.durable_functions as df
 
 from haymaker import telemetry
 from haymaker.contracts import CleanupRequest, FinishRequest, ReconcileRequest, StepRequest
-from haymaker.execution import Executor
-from haymaker.store import get_stores
+from haymaker.runtime import get_runtime
 from haymaker.telemetry import log_context
-from haymaker.workloads.registry import get_registry
 
 bp = df.Blueprint()
 
@@ -20,15 +18,11 @@ telemetry.install()
 logger = logging.getLogger("haymaker.activities")
 
 
-def _executor() -> Executor:
-    return Executor(get_stores(), get_registry())
-
-
 @bp.activity_trigger(input_name="payload")
 async def reconcile_deployment(payload: dict[str, Any]) -> dict[str, Any]:
     request = ReconcileRequest.model_validate(payload)
     with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
-        view = await _executor().reconcile(request)
+        view = await get_runtime().executor().reconcile(request)
     return view.to_payload()
 
 
@@ -36,7 +30,7 @@ async def reconcile_deployment(payload: dict[str, Any]) -> dict[str, Any]:
 async def run_deployment_step(payload: dict[str, Any]) -> dict[str, Any]:
     request = StepRequest.model_validate(payload)
     with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
-        view = await _executor().run_step(request)
+        view = await get_runtime().executor().run_step(request)
     return view.to_payload()
 
 
@@ -46,7 +40,7 @@ async def cleanup_deployment(payload: dict[str, Any]) -> dict[str, Any]:
     with log_context(
         deployment_id=request.deployment_id, instance_id=request.deployment_id, phase="cleanup"
     ):
-        progress = await _executor().cleanup(request)
+        progress = await get_runtime().executor().cleanup(request)
     return progress.to_payload()
 
 
@@ -54,5 +48,5 @@ async def cleanup_deployment(payload: dict[str, Any]) -> dict[str, Any]:
 async def finish_deployment(payload: dict[str, Any]) -> dict[str, Any]:
     request = FinishRequest.model_validate(payload)
     with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
-        view = await _executor().finish(request)
+        view = await get_runtime().executor().finish(request)
     return view.to_payload()

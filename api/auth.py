@@ -7,15 +7,14 @@ off and every caller may do everything."""
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from enum import IntEnum
 
 import azure.functions as func
 
 from haymaker.errors import BadRequestError, ForbiddenError
+from haymaker.runtime import get_runtime
 
-MODE_SETTING = "HAYMAKER_AUTH_MODE"
 PRINCIPAL_HEADER = "x-ms-client-principal"
 
 
@@ -60,7 +59,7 @@ def principal(req: func.HttpRequest) -> Principal | None:
 
 def authorize(req: func.HttpRequest, role: Role) -> None:
     """Refuse (403) a signed-in caller who lacks `role`."""
-    if os.environ.get(MODE_SETTING, "off").lower() != "easyauth":
+    if get_runtime().settings.auth_mode != "easyauth":
         return
     caller = principal(req)
     if caller is not None and not caller.has(role):
@@ -72,7 +71,7 @@ def authorize(req: func.HttpRequest, role: Role) -> None:
 def caller_key(req: func.HttpRequest) -> str:
     """A stable, non-secret name for the caller, for rate limits: the principal, else a hash
     of the function key, else the client address."""
-    if os.environ.get(MODE_SETTING, "off").lower() == "easyauth":
+    if get_runtime().settings.auth_mode == "easyauth":
         caller = principal(req)
         if caller is not None:
             return "principal-" + hashlib.sha256(caller.name.encode()).hexdigest()[:16]

@@ -1,7 +1,6 @@
 """Deployment lifecycle endpoints: deploy, list, status, logs, stop, start, cleanup."""
 
 import logging
-import os
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -19,29 +18,19 @@ from api.http import (
 from api.orchestration import notify, purge_orchestration, start_run
 from api.schemas import CleanupPreview, DeployAccepted, DeploymentList, LogPage, Purged
 from haymaker import keys
-from haymaker.clock import utc_now
 from haymaker.errors import BadRequestError, ServiceUnavailableError
-from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
 from haymaker.retention import Retention
+from haymaker.runtime import get_runtime
 from haymaker.schedules.store import schedule_id
-from haymaker.store import get_stores
 from haymaker.store.logs import MAX_LOG_CURSOR
 from haymaker.store.ratelimits import RateLimiter
 from haymaker.store.tables import decode_continuation
 from haymaker.transitions import Command
-from haymaker.workloads.registry import get_registry
 
 logger = logging.getLogger("haymaker.api")
 
 bp = df.Blueprint()
-
-RATE_LIMIT_SETTING = "HAYMAKER_DEPLOY_RATE_LIMIT"  # deploy requests per caller per minute; 0: off
-DEFAULT_DEPLOYS_PER_MINUTE = 60
-
-
-def _lifecycle() -> Lifecycle:
-    return Lifecycle(get_stores(), get_registry())
 
 
 @bp.route(route="deployments", methods=["GET", "POST"])
@@ -60,10 +49,13 @@ async def deployments(
 async def _create(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    lifecycle = _lifecycle()
+    runtime = get_runtime()
+    lifecycle = runtime.lifecycle()
     request = read_body(req, DeploymentConfig)
-    limit = int(os.environ.get(RATE_LIMIT_SETTING) or DEFAULT_DEPLOYS_PER_MINUTE)
-    await RateLimiter(get_stores().tables).take(caller_key(req), "deploy", limit, utc_now())
+    limit = runtime.settings.deploy_rate_limit
+    await RateLimiter(runtime.stores().tables).take(
+        caller_key(req), "deploy", limit, runtime.clock()
+    )
     record = await lifecycle.create(request)
     try:
         await start_run(client, record.deployment_id)
@@ -95,12 +87,16 @@ async def _list(req: func.HttpRequest) -> func.HttpResponse:
     schedule = query_str(req, "schedule_id")
     if schedule is not None:
         schedule_id(schedule)
-    page = await get_stores().deployments.list(
-        workload=workload,
-        status=DeploymentStatus(status) if status else None,
-        schedule_id=schedule,
-        limit=limit or 50,
-        continuation=query_str(req, "continuation"),
+    page = (
+        await get_runtime()
+        .stores()
+        .deployments.list(
+            workload=workload,
+            status=DeploymentStatus(status) if status else None,
+            schedule_id=schedule,
+            limit=limit or 50,
+            continuation=query_str(req, "continuation"),
+        )
     )
     return json_response(DeploymentList(items=page.items, continuation=page.continuation))
 
@@ -114,8 +110,12 @@ async def deployment(
     deployment_id = keys.deployment_id(req.route_params["deployment_id"])
     if req.method == "DELETE":
         authorize(req, Role.ADMIN)
+        runtime = get_runtime()
         retention = Retention(
-            get_stores(), get_registry(), lambda i: purge_orchestration(client, i)
+            runtime.stores(),
+            runtime.registry,
+            lambda i: purge_orchestration(client, i),
+            clock=runtime.clock,
         )
         report = await retention.purge(deployment_id)
         return json_response(
@@ -126,7 +126,7 @@ async def deployment(
             )
         )
     authorize(req, Role.READER)
-    record = await get_stores().deployments.get(deployment_id)
+    record = await get_runtime().stores().deployments.get(deployment_id)
     return json_response(record.state)
 
 
@@ -134,7 +134,7 @@ async def deployment(
 @problem_responses
 async def deployment_logs(req: func.HttpRequest) -> func.HttpResponse:
     authorize(req, Role.READER)
-    stores = get_stores()
+    stores = get_runtime().stores()
     record = await stores.deployments.get(req.route_params["deployment_id"])
     after = query_int(req, "after", None, minimum=-1, maximum=MAX_LOG_CURSOR)
     tail = query_int(req, "tail", None, minimum=1, maximum=100_000)
@@ -171,7 +171,7 @@ async def deployment_command(
     deployment_id = keys.deployment_id(req.route_params["deployment_id"])
     command = Command(req.route_params["command"].lower())
     authorize(req, Role.OPERATOR)
-    lifecycle = _lifecycle()
+    lifecycle = get_runtime().lifecycle()
     page = _dry_run_page(req) if command is Command.CLEANUP else None
     if page is not None:
         limit, continuation = page

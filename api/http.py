@@ -74,7 +74,15 @@ def problem_for(exc: Exception) -> func.HttpResponse:
         errors = _validation_errors(exc)
         detail = "; ".join(f"{e['key']}: {e['message']}" for e in errors)
         return problem(422, "Validation failed", detail, errors=errors)
-    if isinstance(exc, ServiceRequestError | SettingsError):
+    if isinstance(exc, SettingsError):
+        logger.error("a setting is malformed: %s", exc)
+        return problem(
+            503,
+            "Service misconfigured",
+            f"the app setting {exc.setting or 'named below'} is missing or malformed: {exc}",
+            headers={"Retry-After": "30"},
+        )
+    if isinstance(exc, ServiceRequestError):
         logger.error("storage is not reachable: %s", exc)
         return problem(
             503,

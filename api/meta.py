@@ -10,8 +10,8 @@ from api.auth import Role, authorize
 from api.http import json_response, problem_responses
 from api.openapi import openapi_document
 from api.schemas import Health, Metrics
+from haymaker.runtime import get_runtime
 from haymaker.schedules.store import ScheduleStore
-from haymaker.store import get_stores
 
 bp = df.Blueprint()
 
@@ -29,7 +29,7 @@ def _version() -> str:
 @problem_responses
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
-        await asyncio.wait_for(get_stores().deployments.probe(), HEALTH_TIMEOUT_SECONDS)
+        await asyncio.wait_for(get_runtime().stores().deployments.probe(), HEALTH_TIMEOUT_SECONDS)
     except Exception as exc:
         body = Health(
             status="degraded", version=_version(), storage=f"unreachable: {type(exc).__name__}"
@@ -50,7 +50,7 @@ async def openapi(req: func.HttpRequest) -> func.HttpResponse:
 async def metrics(req: func.HttpRequest) -> func.HttpResponse:
     """Counts by status and workload, from two columns of each deployment and schedule."""
     authorize(req, Role.READER)
-    stores = get_stores()
+    stores = get_runtime().stores()
     deployments = await stores.deployments.counts()
     total = sum(deployments["by_status"].values())
     schedules = await ScheduleStore(stores.tables).counts()

@@ -3,18 +3,15 @@
 short however large the backlog; a backlog drains over the following hours."""
 
 import logging
-import os
 from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from api.orchestration import purge_orchestration
-from haymaker.clock import utc_now
 from haymaker.retention import Retention
-from haymaker.store import get_stores
+from haymaker.runtime import get_runtime
 from haymaker.store.ratelimits import RateLimiter
-from haymaker.workloads.registry import get_registry
 
 logger = logging.getLogger("haymaker.retention")
 
@@ -24,11 +21,14 @@ bp = df.Blueprint()
 @bp.timer_trigger(schedule="0 17 * * * *", arg_name="timer", run_on_startup=False)
 @bp.durable_client_input(client_name="client")
 async def retention_sweep(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    days = float(os.environ.get("HAYMAKER_RETENTION_DAYS") or 30)
-    batch = int(os.environ.get("HAYMAKER_RETENTION_BATCH") or 100)
-    retention = Retention(get_stores(), get_registry(), lambda i: purge_orchestration(client, i))
+    runtime = get_runtime()
+    days, batch = runtime.settings.retention_days, runtime.settings.retention_batch
+    stores = runtime.stores()
+    retention = Retention(
+        stores, runtime.registry, lambda i: purge_orchestration(client, i), clock=runtime.clock
+    )
     report = await retention.sweep(days, batch)
-    stale = await RateLimiter(get_stores().tables).forget_before(utc_now() - timedelta(hours=1))
+    stale = await RateLimiter(stores.tables).forget_before(runtime.clock() - timedelta(hours=1))
     logger.info(
         "retention sweep: purged %d deployments finished over %s days ago, kept %d",
         len(report.purged),

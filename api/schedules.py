@@ -1,6 +1,5 @@
 """Schedule endpoints: create, list, show, change, delete and run-now."""
 
-import os
 from datetime import timedelta
 
 import azure.durable_functions as df
@@ -20,29 +19,26 @@ from api.orchestration import ensure_started, notify
 from api.schemas import DeployAccepted, ScheduleDeleted, ScheduleList, ScheduleView
 from haymaker import keys
 from haymaker.errors import IllegalTransitionError
-from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentStatus
+from haymaker.runtime import get_runtime
 from haymaker.schedules.models import ScheduleSpec, ScheduleUpdate
-from haymaker.schedules.scheduler import DEFAULT_GRACE, Scheduler
+from haymaker.schedules.scheduler import Scheduler
 from haymaker.schedules.store import ScheduleStore, schedule_id
-from haymaker.store import get_stores
 from haymaker.transitions import Command
-from haymaker.workloads.registry import get_registry
 
 bp = df.Blueprint()
 
-GRACE_SETTING = "HAYMAKER_SCHEDULE_GRACE_SECONDS"
-
 
 def scheduler_for(client: df.DurableOrchestrationClient) -> Scheduler:
-    stores = get_stores()
-    grace = os.environ.get(GRACE_SETTING)
+    runtime = get_runtime()
+    stores = runtime.stores()
     return Scheduler(
         stores,
         ScheduleStore(stores.tables),
-        get_registry(),
+        runtime.registry,
         lambda deployment_id: ensure_started(client, deployment_id),
-        grace=timedelta(seconds=float(grace)) if grace else DEFAULT_GRACE,
+        clock=runtime.clock,
+        grace=timedelta(seconds=runtime.settings.schedule_grace_seconds),
     )
 
 
@@ -101,7 +97,7 @@ async def schedule(
 async def _stop_runs(
     client: df.DurableOrchestrationClient, scheduler: Scheduler, identifier: str
 ) -> list[str]:
-    lifecycle = Lifecycle(scheduler.stores, scheduler.registry)
+    lifecycle = get_runtime().lifecycle()
     stopped = []
     for deployment_id in await scheduler.active_runs(identifier):
         try:

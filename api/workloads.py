@@ -7,7 +7,7 @@ from api.auth import Role, authorize
 from api.http import json_response, problem_responses
 from api.schemas import WorkloadList, WorkloadSummary
 from haymaker import keys
-from haymaker.workloads.registry import get_registry
+from haymaker.runtime import get_runtime
 
 bp = df.Blueprint()
 
@@ -23,7 +23,7 @@ async def workloads(req: func.HttpRequest) -> func.HttpResponse:
             description=manifest.description,
             phases=manifest.phases,
         )
-        for manifest in get_registry().manifests()
+        for manifest in get_runtime().registry.manifests()
     ]
     return json_response(WorkloadList(items=items))
 
@@ -32,5 +32,5 @@ async def workloads(req: func.HttpRequest) -> func.HttpResponse:
 @problem_responses
 async def workload(req: func.HttpRequest) -> func.HttpResponse:
     authorize(req, Role.READER)
-    manifest = get_registry().manifest(keys.workload_name(req.route_params["name"]))
+    manifest = get_runtime().registry.manifest(keys.workload_name(req.route_params["name"]))
     return json_response(manifest.model_dump(mode="json", exclude_none=True))

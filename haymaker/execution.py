@@ -18,7 +18,6 @@ from haymaker.contracts import (
     StepRequest,
 )
 from haymaker.errors import ConfigError
-from haymaker.llm import get_llm_client
 from haymaker.llm.base import LLMClient, LLMError, LLMUsage
 from haymaker.models import CleanupReport, DeploymentStatus, LogLevel, Resource
 from haymaker.store import DeploymentRecord, Stores
@@ -124,7 +123,7 @@ class Executor:
         self.stores = stores
         self.registry = registry
         self.clock = clock
-        self.llm = llm or get_llm_client
+        self.llm = llm  # None: steps that ask for a model fail with a clear error
 
     async def reconcile(self, request: ReconcileRequest) -> DeploymentView:
         now = self.clock()

@@ -10,6 +10,7 @@ from typing import Any
 from haymaker.clock import Clock, utc_now
 from haymaker.keys import new_deployment_id
 from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus, Resource
+from haymaker.settings import Settings
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.transitions import Command, desired_after
 from haymaker.workloads.registry import WorkloadRegistry
@@ -29,10 +30,17 @@ class CleanupPreview:
 
 
 class Lifecycle:
-    def __init__(self, stores: Stores, registry: WorkloadRegistry, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        registry: WorkloadRegistry,
+        clock: Clock = utc_now,
+        settings: Settings | None = None,
+    ) -> None:
         self.stores = stores
         self.registry = registry
         self.clock = clock
+        self.settings = settings
 
     async def create(
         self,

@@ -1,4 +1,9 @@
-"""Settings read from the environment (app settings in Azure, local.settings.json locally)."""
+"""The platform's settings, read from the environment (app settings in Azure,
+local.settings.json locally) once per process into one typed object.
+
+A malformed setting is a SettingsError naming it: the HTTP layer answers 503 with that name
+(the app cannot serve until an operator fixes it), never a 500.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    from haymaker.llm.config import LLMConfig
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 TABLE_PREFIX_SETTING = "HAYMAKER_TABLE_PREFIX"
@@ -15,6 +27,10 @@ _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
 
 class SettingsError(ValueError):
     """A missing or malformed setting; the message names it."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,8 @@ class StorageSettings:
         prefix = env.get(TABLE_PREFIX_SETTING) or DEFAULT_TABLE_PREFIX
         if not _TABLE_PREFIX.fullmatch(prefix):
             raise SettingsError(
-                f"{TABLE_PREFIX_SETTING} must be 1-40 letters or digits starting with a letter"
+                f"{TABLE_PREFIX_SETTING} must be 1-40 letters or digits starting with a letter",
+                TABLE_PREFIX_SETTING,
             )
         connection = env.get(STORAGE_SETTING)
         if connection:
@@ -51,7 +68,8 @@ class StorageSettings:
         if not uri:
             raise SettingsError(
                 f"set {STORAGE_SETTING} (a connection string) or "
-                f"{STORAGE_SETTING}__tableServiceUri / {STORAGE_SETTING}__accountName"
+                f"{STORAGE_SETTING}__tableServiceUri / {STORAGE_SETTING}__accountName",
+                STORAGE_SETTING,
             )
         credential = (env.get(f"{STORAGE_SETTING}__credential") or "").lower()
         return cls(
@@ -60,3 +78,66 @@ class StorageSettings:
             use_managed_identity=credential == "managedidentity",
             table_prefix=prefix,
         )
+
+
+class Settings(BaseModel):
+    """Every setting the app reads, each field under the environment variable named by its
+    alias. Empty values count as unset (Azure keeps emptied app settings as "")."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    storage: StorageSettings
+    auth_mode: Literal["off", "easyauth"] = Field(
+        default="off",
+        alias="HAYMAKER_AUTH_MODE",
+        description="easyauth: app roles from App Service authentication decide",
+    )
+    deploy_rate_limit: int = Field(
+        default=60, ge=0, alias="HAYMAKER_DEPLOY_RATE_LIMIT", description="per caller a minute"
+    )
+    retention_days: float = Field(default=30, ge=0, alias="HAYMAKER_RETENTION_DAYS")
+    retention_batch: int = Field(default=100, ge=1, le=1000, alias="HAYMAKER_RETENTION_BATCH")
+    schedule_grace_seconds: float = Field(
+        default=120, ge=0, alias="HAYMAKER_SCHEDULE_GRACE_SECONDS"
+    )
+
+    _environ: Mapping[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("auth_mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        storage = StorageSettings.from_env(env)
+        given = {name: value for name, value in env.items() if value.strip() != ""}
+        try:
+            settings = cls.model_validate({**given, "storage": storage})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0])
+            info = cls.model_fields.get(field)
+            name = (info.alias if info is not None else None) or field
+            raise SettingsError(f"{name}: {error['msg']}", name) from None
+        settings._environ = env
+        return settings
+
+    @cached_property
+    def _llm(self) -> LLMConfig | Exception:
+        from haymaker.llm.config import LLMConfig, LLMConfigError
+
+        try:
+            return LLMConfig.from_env(self._environ)
+        except LLMConfigError as exc:
+            return exc
+
+    def llm(self) -> LLMConfig:
+        """The LLM the environment selects; LLMConfigError (naming the variable) if none is
+        configured or a setting is wrong. Not configuring one is fine until a workload
+        needs it, so this is not checked when the settings are read."""
+        config = self._llm
+        if isinstance(config, Exception):
+            raise config
+        return config

@@ -54,13 +54,22 @@ def function_app():
 
 
 @pytest.fixture
-async def app_env(storage_settings: StorageSettings, monkeypatch) -> AsyncIterator[StorageSettings]:
-    """Point the app's own get_stores() (activities, HTTP functions) at this test's tables."""
+async def app_env(storage_settings: StorageSettings) -> AsyncIterator[StorageSettings]:
+    """Run the app's own functions (activities, HTTP functions) on this test's tables."""
+    from haymaker.runtime import Runtime, use_runtime
+    from haymaker.settings import Settings
     from haymaker.store import close_stores
+    from haymaker.workloads.registry import get_registry
 
-    monkeypatch.setenv("AzureWebJobsStorage", storage_settings.connection_string or "")
-    monkeypatch.setenv("HAYMAKER_TABLE_PREFIX", storage_settings.table_prefix)
-    yield storage_settings
+    settings = Settings.from_env(
+        {
+            **os.environ,
+            "AzureWebJobsStorage": storage_settings.connection_string or "",
+            "HAYMAKER_TABLE_PREFIX": storage_settings.table_prefix,
+        }
+    )
+    with use_runtime(Runtime(settings=settings, registry=get_registry())):
+        yield storage_settings
     await close_stores()
 
 

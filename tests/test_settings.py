@@ -51,3 +51,55 @@ def test_identity_client_is_built_without_network():
 
     tables = Tables(StorageSettings.from_env({"AzureWebJobsStorage__accountName": "sthaymaker"}))
     assert tables.service.url.startswith("https://sthaymaker.table.core.windows.net")
+
+
+BASE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+
+
+def test_settings_have_documented_defaults_and_read_each_variable():
+    from haymaker.settings import Settings
+
+    defaults = Settings.from_env(BASE)
+    assert (defaults.auth_mode, defaults.deploy_rate_limit) == ("off", 60)
+    assert (defaults.retention_days, defaults.retention_batch) == (30, 100)
+    assert defaults.schedule_grace_seconds == 120
+    given = Settings.from_env(
+        {
+            **BASE,
+            "HAYMAKER_AUTH_MODE": "EasyAuth",
+            "HAYMAKER_DEPLOY_RATE_LIMIT": "0",
+            "HAYMAKER_RETENTION_DAYS": "7.5",
+            "HAYMAKER_RETENTION_BATCH": "10",
+            "HAYMAKER_SCHEDULE_GRACE_SECONDS": "",  # emptied in the portal: the default
+        }
+    )
+    assert (given.auth_mode, given.deploy_rate_limit) == ("easyauth", 0)
+    assert (given.retention_days, given.retention_batch) == (7.5, 10)
+    assert given.schedule_grace_seconds == 120
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HAYMAKER_DEPLOY_RATE_LIMIT", "lots"),
+        ("HAYMAKER_DEPLOY_RATE_LIMIT", "-1"),
+        ("HAYMAKER_RETENTION_BATCH", "5000"),
+        ("HAYMAKER_AUTH_MODE", "kerberos"),
+        ("HAYMAKER_SCHEDULE_GRACE_SECONDS", "soon"),
+    ],
+)
+def test_a_malformed_setting_is_an_error_naming_it(name, value):
+    from haymaker.settings import Settings
+
+    with pytest.raises(SettingsError, match=name) as caught:
+        Settings.from_env({**BASE, name: value})
+    assert caught.value.setting == name
+
+
+def test_llm_settings_are_checked_only_when_asked_for():
+    from haymaker.llm import LLMConfigError
+    from haymaker.settings import Settings
+
+    settings = Settings.from_env({**BASE, "LLM_PROVIDER": "nope"})  # no error yet
+    with pytest.raises(LLMConfigError, match="LLM_PROVIDER"):
+        settings.llm()

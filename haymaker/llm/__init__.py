@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from haymaker.llm.base import (
     LLMClient,
@@ -41,8 +41,6 @@ __all__ = [
     "Provider",
     "create_llm_client",
     "environment_llm_client",
-    "get_llm_client",
-    "override_llm_client",
 ]
 
 
@@ -57,38 +55,18 @@ def create_llm_client(config: LLMConfig, token_provider=None) -> LLMClient:  # t
 
 
 # The SDKs' async HTTP clients belong to the event loop that created them.
-_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LLMClient] = (
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[LLMConfig, LLMClient]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-LLMFactory = Callable[[], LLMClient]
-# Replaces the environment's client for the whole process: haymaker.testing's harness
-# answers the real activities' model calls with a stub through it.
-_factory_override: LLMFactory | None = None
-
-
-def override_llm_client(factory: LLMFactory | None) -> LLMFactory | None:
-    """Make `get_llm_client()` call `factory` (None: back to the environment's client).
-    Returns the override it replaces, for the caller to restore."""
-    global _factory_override
-    previous, _factory_override = _factory_override, factory
-    return previous
-
-
-def get_llm_client() -> LLMClient:
-    """The client the activities' steps use: an override's, else the environment's."""
-    if _factory_override is not None:
-        return _factory_override()
-    return environment_llm_client()
-
-
-def environment_llm_client() -> LLMClient:
-    """The client configured by the environment, one per event loop."""
-    loop = asyncio.get_running_loop()
-    client = _per_loop.get(loop)
+def environment_llm_client(config: LLMConfig | None = None) -> LLMClient:
+    """The client for `config` (default: the environment's), one per event loop."""
+    config = config or LLMConfig.from_env()
+    by_config = _per_loop.setdefault(asyncio.get_running_loop(), {})
+    client = by_config.get(config)
     if client is None:
-        client = _per_loop[loop] = create_llm_client(LLMConfig.from_env())
+        client = by_config[config] = create_llm_client(config)
     return client
 
 

@@ -10,9 +10,10 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from haymaker.lifecycle import Lifecycle
-from haymaker.llm import LLMClient, environment_llm_client, override_llm_client
+from haymaker.llm import LLMClient, environment_llm_client
 from haymaker.models import DeploymentConfig
-from haymaker.settings import STORAGE_SETTING, TABLE_PREFIX_SETTING, StorageSettings
+from haymaker.runtime import Runtime, use_runtime
+from haymaker.settings import STORAGE_SETTING, TABLE_PREFIX_SETTING, Settings
 from haymaker.store import close_stores, get_stores
 from haymaker.testing.app import load_function_app
 from haymaker.testing.durable_run import DurableRun
@@ -49,17 +50,25 @@ class DurableHarness:
     async def __aenter__(self) -> DurableHarness:
         try:
             connection = self.storage or self._exit.enter_context(durable_storage())
-            self.settings = StorageSettings(
-                connection_string=connection, table_prefix=f"h{uuid.uuid4().hex[:12]}"
+            # The app's own settings, with tables of the harness's own.
+            settings = Settings.from_env(
+                {
+                    **os.environ,
+                    STORAGE_SETTING: connection,
+                    TABLE_PREFIX_SETTING: f"h{uuid.uuid4().hex[:12]}",
+                }
             )
-            self._exit.enter_context(_environment(self.settings))
-            previous = override_llm_client(self._llm_client)
-            self._exit.callback(override_llm_client, previous)
-            self._fallback_llm = previous or environment_llm_client
+            self.settings = settings.storage
+            self._fallback_llm = lambda: environment_llm_client(settings.llm())
+            runtime = self._exit.enter_context(
+                use_runtime(
+                    Runtime(settings=settings, registry=self.registry, llm_factory=self._llm_client)
+                )
+            )
             for cls in self.workloads:
                 self.register(cls)
             self.stores = get_stores(self.settings)
-            self.lifecycle = Lifecycle(self.stores, self.registry)
+            self.lifecycle = Lifecycle(self.stores, self.registry, clock=runtime.clock)
         except BaseException:
             self._exit.close()
             raise
@@ -115,22 +124,3 @@ class DurableHarness:
     def _llm_client(self) -> LLMClient:
         client = self._driving.llm if self._driving is not None else self.llm
         return client if client is not None else self._fallback_llm()
-
-
-@contextmanager
-def _environment(settings: StorageSettings) -> Iterator[None]:
-    """Point the app's own get_stores() at `settings`, restoring the variables afterwards."""
-    values = {
-        STORAGE_SETTING: settings.connection_string,
-        TABLE_PREFIX_SETTING: settings.table_prefix,
-    }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update({name: value for name, value in values.items() if value is not None})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

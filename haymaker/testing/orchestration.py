@@ -22,7 +22,7 @@ from devhost.replay import (
     task_failed,
     timer_fired,
 )
-from haymaker.clock import override_clock
+from haymaker.runtime import use_runtime
 
 speedups.install()
 
@@ -92,11 +92,8 @@ class InlineOrchestration:
         self.calls.append((call.name, json.loads(call.input)))
         outcome = await self.hook(call) if self.hook else None
         if outcome is None:
-            previous = override_clock(self._clock)
-            try:
+            with use_runtime(clock=self._clock):
                 outcome = await invoke_activity(self.app.activities[call.name], call.input)
-            finally:
-                override_clock(previous)
         self.deliver(self._completion(call, outcome))
         return call
 

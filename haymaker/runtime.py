@@ -1,0 +1,89 @@
+"""What the app's functions run with: settings, workloads, clock, LLM and stores, built once
+per process and handed to the core's services. This is the one place dependencies are
+injected: tests and the author test kit replace parts with `use_runtime(...)`, nothing else
+reaches for a global override."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from haymaker.clock import Clock, utc_now
+from haymaker.settings import Settings
+
+if TYPE_CHECKING:
+    from haymaker.execution import Executor
+    from haymaker.lifecycle import Lifecycle
+    from haymaker.llm.base import LLMClient
+    from haymaker.store import Stores
+    from haymaker.workloads.registry import WorkloadRegistry
+
+LLMFactory = Callable[[], "LLMClient"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    registry: WorkloadRegistry
+    clock: Clock = utc_now
+    # Makes the LLM client a step uses; None: the one the settings select.
+    llm_factory: LLMFactory | None = None
+
+    def stores(self) -> Stores:
+        """The running event loop's stores (the SDK's sessions are bound to a loop)."""
+        from haymaker.store import get_stores
+
+        return get_stores(self.settings.storage)
+
+    def llm(self) -> LLMClient:
+        if self.llm_factory is not None:
+            return self.llm_factory()
+        from haymaker.llm import environment_llm_client
+
+        return environment_llm_client(self.settings.llm())
+
+    def executor(self) -> Executor:
+        from haymaker.execution import Executor
+
+        return Executor(self.stores(), self.registry, clock=self.clock, llm=self.llm)
+
+    def lifecycle(self) -> Lifecycle:
+        from haymaker.lifecycle import Lifecycle
+
+        return Lifecycle(self.stores(), self.registry, clock=self.clock, settings=self.settings)
+
+
+_current: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime, built on first use from the environment (SettingsError if a
+    setting is malformed: nothing is cached then, so a fixed setting is read next time)."""
+    global _current
+    if _current is None:
+        from haymaker.workloads.registry import get_registry
+
+        _current = Runtime(settings=Settings.from_env(), registry=get_registry())
+    return _current
+
+
+@contextmanager
+def use_runtime(runtime: Runtime | None = None, **changes: Any) -> Iterator[Runtime]:
+    """Within the block the app's functions run with `runtime`, or with the current one
+    changed by `changes` (e.g. `clock=...`, `llm_factory=...`, `settings=...`)."""
+    global _current
+    previous = _current
+    chosen = runtime or get_runtime()
+    _current = replace(chosen, **changes) if changes else chosen
+    try:
+        yield _current
+    finally:
+        _current = previous
+
+
+def reset_runtime() -> None:
+    """Forget the runtime: the next use reads the environment again (tests that change it)."""
+    global _current
+    _current = None
