@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from haymaker.cli.client import ApiClient, ApiError
-from haymaker.cli.dev import DevError, dev_environment
-from haymaker.cli.output import console, print_lines, show_state, wait_until_settled
+from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.dev import DevError, dev_environment
+from haymaker_cli.output import console, print_lines, show_state, wait_until_settled
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from haymaker.cli import app
-from haymaker.cli.dev import dev_environment
+from haymaker_cli import app
+from haymaker_cli.dev import dev_environment
 from tests.support.azurite import ROOT, free_port
 
 
@@ -359,7 +359,7 @@ def test_deploy_wait_under_a_terminal_shows_progress_to_100_percent(host, tmp_pa
         sys.executable,
         [
             "-m",
-            "haymaker.cli",
+            "haymaker_cli",
             "deploy",
             "data-collector",
             "-c",
@@ -402,6 +402,6 @@ def test_dev_reuses_configured_storage_that_answers(storage_connection, monkeypa
     ],
 )
 def test_progress_is_what_the_workload_reports(metadata, expected):
-    from haymaker.cli.output import progress_of
+    from haymaker_cli.output import progress_of
 
     assert progress_of(metadata) == expected

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from haymaker.keys import WORKLOAD_NAME_PATTERN
-from haymaker.scaffold import Names
 from haymaker.workloads.manifest import WorkloadManifest
+from haymaker_cli.scaffold import Names
 from tests.support.api import all_logs, call, wait_for
 from tests.support.host import HostProcess
 from tests.support.packages import (
@@ -161,7 +161,7 @@ def test_the_package_has_its_manifest_entry_point_and_tests(generated):
         NAME: "bale_counter.workload:BaleCounterWorkload"
     }
     assert (
-        'pytest_plugins = ["haymaker.testing.pytest_plugin"]'
+        'pytest_plugins = ["haymaker_testing.pytest_plugin"]'
         in (generated / "tests/conftest.py").read_text()
     )
 

@@ -15,11 +15,11 @@ from haymaker.models import DeploymentConfig
 from haymaker.runtime import Runtime, use_runtime
 from haymaker.settings import STORAGE_SETTING, TABLE_PREFIX_SETTING, Settings
 from haymaker.store import close_stores, get_stores
-from haymaker.testing.app import load_function_app
-from haymaker.testing.durable_run import DurableRun
-from haymaker.testing.storage import durable_storage
 from haymaker.workloads.base import Workload
 from haymaker.workloads.registry import get_registry
+from haymaker_testing.app import load_function_app
+from haymaker_testing.durable_run import DurableRun
+from haymaker_testing.storage import durable_storage
 
 
 class DurableHarness:

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from haymaker.cli.output import console, errors
-from haymaker.scaffold import ScaffoldError, create
+from haymaker_cli.output import console, errors
+from haymaker_cli.scaffold import ScaffoldError, create
 
 
 def workload_new(

@@ -17,10 +17,10 @@ from haymaker.llm import LLMClient, LLMError
 from haymaker.models import DeploymentState, DeploymentStatus, Resource
 from haymaker.store import DeploymentRecord, Progress
 from haymaker.store.deployments import to_entity
-from haymaker.testing.idempotence import RecordingLLM, ReplayingLLM, differences
-from haymaker.testing.results import LogLine, StepRecord, WorkloadRun
 from haymaker.workloads.base import StepContext, StepResult, Workload, WorkloadError
 from haymaker.workloads.registry import WorkloadRegistry
+from haymaker_testing.idempotence import RecordingLLM, ReplayingLLM, differences
+from haymaker_testing.results import LogLine, StepRecord, WorkloadRun
 
 S = DeploymentStatus
 

@@ -16,9 +16,9 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from haymaker.cli import output
-from haymaker.cli.client import ApiClient, ApiError
-from haymaker.cli.output import (
+from haymaker_cli import output
+from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.output import (
     FINISHED,
     console,
     fail,
@@ -28,9 +28,9 @@ from haymaker.cli.output import (
     progress_of,
     show_state,
 )
-from haymaker.cli.profiles import call, current_client, profile_app, selected
-from haymaker.cli.scaffold import workload_new
-from haymaker.cli.schedules import schedule_app
+from haymaker_cli.profiles import call, current_client, profile_app, selected
+from haymaker_cli.schedules import schedule_app
+from haymaker_cli.workload_new import workload_new
 
 app = typer.Typer(
     name="haymaker",
@@ -392,7 +392,7 @@ def dev(
     reset: Annotated[bool, typer.Option("--reset", help="start with empty local storage")] = False,
 ) -> None:
     """Run Azurite and the local Functions host until Ctrl-C."""
-    from haymaker.cli.dev import DevError, dev_environment
+    from haymaker_cli.dev import DevError, dev_environment
 
     try:
         with dev_environment(app_dir.resolve(), port, reset=reset) as url:

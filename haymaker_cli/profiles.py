@@ -17,8 +17,8 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rich.table import Table
 
-from haymaker.cli import output
-from haymaker.cli.client import DEFAULT_URL, ApiClient, ApiError
+from haymaker_cli import output
+from haymaker_cli.client import DEFAULT_URL, ApiClient, ApiError
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
 """pytest fixtures for workload authors. Enable them in your conftest.py with
-`pytest_plugins = ["haymaker.testing.pytest_plugin"]` (needs pytest-asyncio).
+`pytest_plugins = ["haymaker_testing.pytest_plugin"]` (needs pytest-asyncio).
 
 - `haymaker_storage` (session): a Table storage connection string, from
   HAYMAKER_TEST_STORAGE or a local emulator, else an Azurite started once for the session.
@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from haymaker.testing.durable import DurableHarness
-from haymaker.testing.storage import durable_storage
+from haymaker_testing.durable import DurableHarness
+from haymaker_testing.storage import durable_storage
 
 
 @pytest.fixture(scope="session")

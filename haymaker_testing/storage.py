@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from devhost.azurite import DEFAULT_PORTS, Azurite, connection_string, listening
-from haymaker.testing.app import app_dir
+from haymaker_testing.app import app_dir
 
 TEST_STORAGE = "HAYMAKER_TEST_STORAGE"
 APP_STORAGE = "AzureWebJobsStorage"

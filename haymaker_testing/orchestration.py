@@ -24,8 +24,6 @@ from devhost.replay import (
 )
 from haymaker.runtime import use_runtime
 
-speedups.install()
-
 ActivityHook = Callable[[ActivityCall], Awaitable[ActivityOutcome | None]]
 
 
@@ -40,6 +38,7 @@ class InlineOrchestration:
     hook: ActivityHook | None = None
 
     def __post_init__(self) -> None:
+        speedups.install()  # patches the Durable SDK for every replay: on use, not on import
         self.pending: list[ActivityCall] = []
         self.timers: dict[int, TimerCall] = {}
         self.done = False

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haymaker.cli import output
-from haymaker.cli.client import ApiClient
-from haymaker.cli.profiles import call
+from haymaker_cli import output
+from haymaker_cli.client import ApiClient
+from haymaker_cli.profiles import call
 
 schedule_app = typer.Typer(
     help="Scheduled workloads (NCRONTAB, six fields, seconds first).", no_args_is_help=True

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from haymaker.cli.client import ApiClient, ApiError
+from haymaker_cli.client import ApiClient, ApiError
 
 console = Console()
 errors = Console(stderr=True)

@@ -14,11 +14,11 @@ from haymaker.lifecycle import CommandOutcome
 from haymaker.llm import LLMClient
 from haymaker.models import DeploymentState, Resource
 from haymaker.store import DeploymentRecord
-from haymaker.testing.orchestration import InlineOrchestration
 from haymaker.transitions import Command
+from haymaker_testing.orchestration import InlineOrchestration
 
 if TYPE_CHECKING:
-    from haymaker.testing.durable import DurableHarness
+    from haymaker_testing.durable import DurableHarness
 
 # Short names for fail_activity; the activities' own names work too.
 ACTIVITIES = {

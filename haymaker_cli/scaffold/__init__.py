@@ -21,7 +21,17 @@ from string import Template
 MIN_LENGTH, MAX_LENGTH = 3, 40
 _SHAPE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # Top-level packages of haymaker-functions: a workload package of the same name would shadow them.
-_PLATFORM_PACKAGES = {"haymaker", "devhost", "api", "activities", "orchestrators", "tests"}
+_PLATFORM_PACKAGES = {
+    "haymaker",
+    "haymaker_cli",
+    "haymaker_testing",
+    "devhost",
+    "api",
+    "activities",
+    "orchestrators",
+    "function_app",
+    "tests",
+}
 
 
 class ScaffoldError(Exception):

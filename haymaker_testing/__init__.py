@@ -13,7 +13,7 @@ The real orchestrator and activities, against Table storage (Azurite)::
         await run.run_to_completion()
         assert (await run.state()).status == "completed"
 
-pytest fixtures (`durable_harness`): `pytest_plugins = ["haymaker.testing.pytest_plugin"]`.
+pytest fixtures (`durable_harness`): `pytest_plugins = ["haymaker_testing.pytest_plugin"]`.
 
 How this differs from a first reading of the spec, and why:
 
@@ -46,11 +46,11 @@ How this differs from a first reading of the spec, and why:
   be named in HAYMAKER_TEST_STORAGE.
 """
 
-from haymaker.testing.durable import DurableHarness
-from haymaker.testing.durable_run import DurableRun
-from haymaker.testing.llm import LLMRequest, LLMStub
-from haymaker.testing.results import StepRecord, WorkloadRun
-from haymaker.testing.runner import StepRunner, run_workload
+from haymaker_testing.durable import DurableHarness
+from haymaker_testing.durable_run import DurableRun
+from haymaker_testing.llm import LLMRequest, LLMStub
+from haymaker_testing.results import StepRecord, WorkloadRun
+from haymaker_testing.runner import StepRunner, run_workload
 
 __all__ = [
     "DurableHarness",
