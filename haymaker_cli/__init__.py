@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from haymaker_cli import output
@@ -392,9 +393,10 @@ def dev(
     reset: Annotated[bool, typer.Option("--reset", help="start with empty local storage")] = False,
 ) -> None:
     """Run Azurite and the local Functions host until Ctrl-C."""
-    from haymaker_cli.dev import DevError, dev_environment
+    from haymaker_cli.dev import DevError, dev_environment, require_app_runtime
 
     try:
+        require_app_runtime()
         with dev_environment(app_dir.resolve(), port, reset=reset) as url:
             console.print(f"Local host ready at [bold]{url}/api[/bold] (Ctrl-C stops it)")
             console.print(
@@ -403,8 +405,8 @@ def dev(
             while True:
                 time.sleep(3600)
     except DevError as exc:
-        output.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
+        output.errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console.print("stopped")
 

@@ -3,6 +3,7 @@ stopped together."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -24,7 +25,24 @@ AZURITE_PORTS = DEFAULT_PORTS
 
 
 class DevError(Exception):
-    pass
+    exit_code = 1
+
+
+class MissingRuntimeError(DevError):
+    """A CLI-only install: the Functions runtime (the `app` extra) is not there."""
+
+    exit_code = 2
+
+
+def require_app_runtime() -> None:
+    """Refuse before starting anything when the local host cannot run the app."""
+    try:
+        importlib.import_module("devhost.server")  # aiohttp and the Functions SDKs
+    except ImportError as exc:
+        raise MissingRuntimeError(
+            f"`haymaker dev` runs the Functions app, whose runtime is not installed ({exc}): "
+            "pip install 'haymaker-functions[app]'"
+        ) from None
 
 
 def _listening(host: str, port: int) -> bool:

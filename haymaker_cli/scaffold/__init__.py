@@ -12,9 +12,12 @@ import re
 import sys
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import entry_points
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 from string import Template
+
+DISTRIBUTION = "haymaker-functions"
 
 # Names the manifest accepts (WORKLOAD_NAME_PATTERN in haymaker/keys.py), narrowed so that the
 # package and class names made from them read well: at least 3 characters, single inner dashes.
@@ -81,9 +84,16 @@ def check_name(name: str) -> str:
 
 
 def builtin_names() -> set[str]:
-    from haymaker.workloads.registry import builtin_workloads
+    """The names of the workloads haymaker-functions itself declares, read from its entry
+    points without importing the workloads (they need the Functions runtime, the CLI not)."""
+    from haymaker.workloads.registry import ENTRY_POINT_GROUP
 
-    return {cls.manifest().name for cls in builtin_workloads()}
+    return {
+        entry_point.name
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP)
+        if entry_point.dist is not None
+        and entry_point.dist.name.replace("_", "-").lower() == DISTRIBUTION
+    }
 
 
 def create(name: str, directory: Path) -> list[Path]:
