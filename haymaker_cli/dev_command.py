@@ -1,0 +1,38 @@
+"""`haymaker dev`: Azurite and the local Functions host in the foreground."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from haymaker_cli import output
+from haymaker_cli.output import console
+
+
+def dev(
+    port: Annotated[int, typer.Option("--port", "-p")] = 7071,
+    app_dir: Annotated[Path, typer.Option("--app-dir")] = Path("."),
+    reset: Annotated[bool, typer.Option("--reset", help="start with empty local storage")] = False,
+) -> None:
+    """Run Azurite and the local Functions host until Ctrl-C."""
+    # Imported here: it loads devhost, which only this command needs.
+    from haymaker_cli.dev import DevError, dev_environment, require_app_runtime
+
+    try:
+        require_app_runtime()
+        with dev_environment(app_dir.resolve(), port, reset=reset) as url:
+            console.print(f"Local host ready at [bold]{url}/api[/bold] (Ctrl-C stops it)")
+            console.print(
+                f"  try: HAYMAKER_URL={url} haymaker deploy data-collector -c item_count=50 --wait"
+            )
+            while True:
+                time.sleep(3600)
+    except DevError as exc:
+        output.errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console.print("stopped")
