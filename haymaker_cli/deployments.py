@@ -13,18 +13,11 @@ from rich.table import Table
 
 from haymaker_cli import output
 from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.follow import FINISHED, settled, wait_until_settled
 from haymaker_cli.options import JsonOption, YesOption
-from haymaker_cli.output import (
-    FINISHED,
-    console,
-    fail,
-    pairs,
-    print_json,
-    print_lines,
-    progress_of,
-    show_state,
-)
+from haymaker_cli.output import console, error, fail, pairs, print_json, styled
 from haymaker_cli.profiles import call, current_client
+from haymaker_cli.views import deployments_table, print_lines, show_state
 
 # Merged into the root command: `haymaker deploy`, not `haymaker deployments deploy`.
 deployments_app = typer.Typer()
@@ -42,7 +35,7 @@ def _typed_config(client: ApiClient, workload: str, values: dict[str, Any]) -> d
     try:
         return manifest.validate_config(values)
     except ConfigError as exc:
-        output.errors.print(f"[red]error:[/red] {exc.detail}", soft_wrap=True, highlight=False)
+        error(exc.detail)
         raise typer.Exit(2) from None
 
 
@@ -86,12 +79,12 @@ def deploy(
         accepted = client.deploy(workload, typed, tags=pairs(tag, "--tag"), duration_hours=duration)
         deployment_id = accepted["deployment_id"]
         if not as_json:
-            console.print(f"Deployment started: [bold]{deployment_id}[/bold]")
+            console.print(styled("Deployment started: ", (deployment_id, "bold")))
         if not wait:
             if as_json:
                 print_json(accepted)
             return
-        state = output.wait_until_settled(client, deployment_id, quiet=as_json)
+        state = wait_until_settled(client, deployment_id, quiet=as_json)
     except ApiError as exc:
         raise fail(exc) from None
     print_json(state) if as_json else show_state(state)
@@ -112,33 +105,6 @@ def status(
     print_json(state) if as_json or fmt == "json" else show_state(state)
 
 
-def _deployments_table(items: list[dict[str, Any]]) -> Table:
-    table = Table()
-    table.add_column("ID", no_wrap=True)
-    table.add_column("Workload", no_wrap=True)
-    for name in ("Status", "Phase", "Progress", "Created"):
-        table.add_column(name, no_wrap=name != "Phase")
-    for item in items:
-        metadata = item.get("metadata") or {}
-        reported = progress_of(metadata)
-        progress = "" if reported is None else f"{reported[0]}/{reported[1] or '?'}"
-        status_text = item["status"]
-        if (
-            item.get("desired_status") not in (item["status"], None)
-            and item["status"] not in FINISHED
-        ):
-            status_text += f" → {item['desired_status']}"
-        table.add_row(
-            item["deployment_id"],
-            item["workload_name"],
-            status_text,
-            item["phase"],
-            progress,
-            str(item["created_at"])[:16].replace("T", " "),
-        )
-    return table
-
-
 @deployments_app.command("list")
 def list_deployments(
     workload: Annotated[str | None, typer.Option("--workload", "-w")] = None,
@@ -155,7 +121,7 @@ def list_deployments(
         return client.list(workload=workload, status=state, limit=limit)["items"]
 
     items = call(fetch)
-    print_json(items) if as_json else console.print(_deployments_table(items))
+    print_json(items) if as_json else console.print(deployments_table(items))
 
 
 @deployments_app.command()
@@ -176,7 +142,7 @@ def watch(
         with Live(console=console, auto_refresh=False) as live:
             while count is None or shown < count:
                 items = list(client.list_all(workload=workload, status=state, limit=200))
-                live.update(_deployments_table(items), refresh=True)
+                live.update(deployments_table(items), refresh=True)
                 shown += 1
                 if count is None or shown < count:
                     time.sleep(interval)
@@ -248,7 +214,7 @@ def start(
     """Resume a stopped deployment from where it stopped."""
     state = _command(deployment_id, "start")
     if wait:
-        state = call(lambda client: output.wait_until_settled(client, deployment_id, quiet=as_json))
+        state = call(lambda client: wait_until_settled(client, deployment_id, quiet=as_json))
     if as_json:
         print_json(state)
     elif wait:
@@ -285,7 +251,7 @@ def cleanup(
     output.confirm(f"Clean up {deployment_id}: delete everything it created?", yes)
     _command(deployment_id, "cleanup")
     state = call(lambda client: client.status(deployment_id))
-    while not (state["status"] in FINISHED and output.settled(state)):
+    while not (state["status"] in FINISHED and settled(state)):
         time.sleep(0.25)
         state = call(lambda client: client.status(deployment_id))
     report = (state.get("metadata") or {}).get("cleanup") or {}

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from haymaker_cli import output
-from haymaker_cli.output import console
+from haymaker_cli.output import console, error, styled
 
 
 def dev(
@@ -25,14 +23,16 @@ def dev(
     try:
         require_app_runtime()
         with dev_environment(app_dir.resolve(), port, reset=reset) as url:
-            console.print(f"Local host ready at [bold]{url}/api[/bold] (Ctrl-C stops it)")
+            console.print(
+                styled("Local host ready at ", (f"{url}/api", "bold"), " (Ctrl-C stops it)")
+            )
             console.print(
                 f"  try: HAYMAKER_URL={url} haymaker deploy data-collector -c item_count=50 --wait"
             )
             while True:
                 time.sleep(3600)
     except DevError as exc:
-        output.errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        error(str(exc))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console.print("stopped")

@@ -9,7 +9,9 @@ from rich.table import Table
 
 from haymaker_cli import output
 from haymaker_cli.client import ApiClient
+from haymaker_cli.follow import wait_until_settled
 from haymaker_cli.profiles import call
+from haymaker_cli.views import show_state
 
 schedule_app = typer.Typer(
     help="Scheduled workloads (NCRONTAB, six fields, seconds first).", no_args_is_help=True
@@ -18,7 +20,7 @@ schedule_app = typer.Typer(
 
 def _show(view: dict[str, Any]) -> None:
     console = output.console
-    console.print(f"Schedule: [bold]{view['schedule_id']}[/bold]")
+    console.print(output.styled("Schedule: ", (view["schedule_id"], "bold")))
     console.print(f"  Workload:   {view['workload_name']}  config {view['workload_config']}")
     console.print(f"  Cron:       {view['cron']} ({view['time_zone']})")
     console.print(
@@ -141,9 +143,9 @@ def delete(
 def trigger(schedule_id: str, wait: Annotated[bool, typer.Option("--wait")] = False) -> None:
     """Run a schedule's workload now."""
     accepted = call(lambda client: client.trigger_schedule(schedule_id))
-    output.console.print(f"Deployment started: [bold]{accepted['deployment_id']}[/bold]")
+    output.console.print(output.styled("Deployment started: ", (accepted["deployment_id"], "bold")))
     if wait:
-        state = call(lambda client: output.wait_until_settled(client, accepted["deployment_id"]))
-        output.show_state(state)
+        state = call(lambda client: wait_until_settled(client, accepted["deployment_id"]))
+        show_state(state)
         if state["status"] == "failed":
             raise typer.Exit(1)

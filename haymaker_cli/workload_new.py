@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from haymaker_cli.output import console, errors
+from haymaker_cli.output import console, error
 from haymaker_cli.scaffold import ScaffoldError, create
 
 
@@ -24,7 +23,7 @@ def workload_new(
     try:
         files = create(name, target)
     except ScaffoldError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        error(str(exc))
         raise typer.Exit(exc.exit_code) from None
     shown = _shown(target)
     lines = [f"Created workload {name} in {shown}:"]
@@ -37,7 +36,7 @@ def workload_new(
         f"  haymaker deploy {name} --wait",
     ]
     for line in lines:
-        console.print(line, soft_wrap=True, highlight=False, markup=False)
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def _shown(path: Path) -> str:

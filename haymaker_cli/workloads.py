@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from haymaker_cli.options import JsonOption
-from haymaker_cli.output import console, print_json
+from haymaker_cli.output import console, print_json, styled
 from haymaker_cli.profiles import call
 from haymaker_cli.workload_new import workload_new
 
@@ -50,9 +50,8 @@ def workload_info(name: str, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(manifest)
         return
-    console.print(
-        f"[bold]{manifest['name']}[/bold] {manifest['version']}: {manifest.get('description', '')}"
-    )
+    description = manifest.get("description", "")
+    console.print(styled((manifest["name"], "bold"), f" {manifest['version']}: {description}"))
     table = Table("Key", "Type", "Default", "Range", "Description")
     for key, spec in manifest.get("config_schema", {}).items():
         bounds = ""

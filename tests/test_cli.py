@@ -402,6 +402,6 @@ def test_dev_reuses_configured_storage_that_answers(storage_connection, monkeypa
     ],
 )
 def test_progress_is_what_the_workload_reports(metadata, expected):
-    from haymaker_cli.output import progress_of
+    from haymaker_cli.follow import progress_of
 
     assert progress_of(metadata) == expected
