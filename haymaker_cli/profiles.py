@@ -6,23 +6,20 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tomllib
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Annotated, TypeVar
 
-import tomli_w
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 from rich.table import Table
 
-from haymaker_cli import output
-from haymaker_cli.client import DEFAULT_URL, ApiClient, ApiError
+from haymaker_cli import output, profile_file
+from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.profile_file import LOCAL, Profile, ProfileFile, ProfileFileError
 
 T = TypeVar("T")
 
-LOCAL = "local"
 PROFILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 
 profile_app = typer.Typer(
@@ -30,66 +27,21 @@ profile_app = typer.Typer(
 )
 
 
-class Profile(BaseModel):
-    """How to reach one deployment of the API. At most one way to authenticate."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str
-    key_env: str | None = Field(
-        default=None, description="environment variable holding the function key"
-    )
-    az_app: str | None = Field(
-        default=None, description="function app to read the key from with the az CLI"
-    )
-    az_resource_group: str | None = None
-    entra_scope: str | None = Field(
-        default=None,
-        description="App Service authentication: token scope (sent with the function key)",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _one_way_to_authenticate(self) -> Profile:
-        # A token goes with a key: the host checks the key, the token's app roles decide.
-        if self.key_env and self.az_app:
-            raise ValueError("choose one of key_env or az_app for the function key")
-        if bool(self.az_app) != bool(self.az_resource_group):
-            raise ValueError("az_app and az_resource_group go together")
-        return self
-
-
-class ProfileFile(BaseModel):
-    current: str = LOCAL
-    profiles: dict[str, Profile] = Field(default_factory=dict)
-
-
-def config_path() -> Path:
-    return Path(os.environ.get("HAYMAKER_CONFIG") or Path.home() / ".haymaker" / "config.toml")
-
-
 def load() -> ProfileFile:
-    path = config_path()
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    """The profile file; a broken one is a usage error (exit 2) saying what and where."""
     try:
-        stored = ProfileFile.model_validate(data)
-    except ValidationError as exc:
-        raise typer.BadParameter(f"{path}: {exc.errors()[0]['msg']}") from None
-    stored.profiles.setdefault(LOCAL, Profile(url=DEFAULT_URL))
-    return stored
+        return profile_file.load()
+    except ProfileFileError as exc:
+        output.error(str(exc))
+        raise typer.Exit(2) from None
 
 
-def save(stored: ProfileFile) -> Path:
-    path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tomli_w.dumps(stored.model_dump(exclude_none=True)), encoding="utf-8")
-    return path
+def save(stored: ProfileFile) -> str:
+    try:
+        return str(profile_file.save(stored))
+    except ProfileFileError as exc:
+        output.error(str(exc))
+        raise typer.Exit(1) from None
 
 
 @cache
