@@ -1,13 +1,19 @@
-"""A small client of the Haymaker Functions HTTP API (local host or Azure alike)."""
+"""A small client of the Haymaker Functions HTTP API (local host or Azure alike): one HTTP
+connection pool for its life (close it, or use it as a context manager), and the API's
+"not now" answers (429, 503 with Retry-After) waited out within bounds before they are errors."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import httpx
+
+from haymaker_cli.redaction import keep_secret
+from haymaker_cli.retry import RETRYABLE, retry_after
 
 DEFAULT_URL = "http://127.0.0.1:7071"
 
@@ -16,17 +22,31 @@ class ApiError(Exception):
     """An error answer (problem+json) or no answer at all; `exit_code` follows the CLI's
     documented codes."""
 
-    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        body: Any = None,
+        *,
+        retry_after: float | None = None,
+        exit_code: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after
+        self._exit_code = exit_code
 
     @property
     def exit_code(self) -> int:
+        if self._exit_code is not None:
+            return self._exit_code
         return {400: 2, 422: 2, 404: 3, 409: 4}.get(self.status or 0, 1)
 
     @property
     def hint(self) -> str | None:
+        if self.status in RETRYABLE and self.retry_after:
+            return f"the API asks to retry after {self.retry_after:.0f} s"
         return {
             401: "check the function key (HAYMAKER_KEY or the profile's key)",
             403: "the caller lacks the role for this operation",
@@ -37,33 +57,100 @@ class ApiError(Exception):
         }.get(self.status or 0)
 
 
+def _header_value(value: str | None, what: str) -> str | None:
+    """A credential as a header carries it: surrounding whitespace (a line break from a file)
+    dropped; anything else no header can carry refused, without showing the value."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isascii() or not value.isprintable():
+        raise ApiError(
+            f"the {what} holds characters an HTTP header cannot carry "
+            "(a line break or non-ASCII text inside it?)",
+            exit_code=2,
+        )
+    return value
+
+
 @dataclass
 class ApiClient:
     base_url: str = DEFAULT_URL
-    key: str | None = None
-    bearer: str | None = None  # App Service authentication (Entra ID)
+    key: str | None = field(default=None, repr=False)
+    bearer: str | None = field(default=None, repr=False)  # App Service authentication (Entra ID)
     timeout: float = 30.0
+    _http: httpx.Client | None = field(default=None, init=False, repr=False)
+
+    # 429/503 with Retry-After: at most this many retries, waiting at most this long in all.
+    max_retries: ClassVar[int] = 3
+    max_total_wait: ClassVar[float] = 30.0
+
+    def __post_init__(self) -> None:
+        self.key = _header_value(self.key, "function key")
+        self.bearer = _header_value(self.bearer, "Entra ID token")
+        keep_secret(self.key)
+        keep_secret(self.bearer)
 
     @classmethod
     def from_env(cls) -> ApiClient:
         return cls(os.environ.get("HAYMAKER_URL", DEFAULT_URL), os.environ.get("HAYMAKER_KEY"))
 
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """The connection pool, opened on the first request."""
+        if self._http is None:
+            headers = {"x-functions-key": self.key} if self.key else {}
+            if self.bearer:
+                headers["Authorization"] = f"Bearer {self.bearer}"
+            self._http = httpx.Client(
+                base_url=f"{self.base_url.rstrip('/')}/api/", headers=headers, timeout=self.timeout
+            )
+        return self._http
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"x-functions-key": self.key} if self.key else {}
-        if self.bearer:
-            headers["Authorization"] = f"Bearer {self.bearer}"
-        url = f"{self.base_url.rstrip('/')}/api/{path.lstrip('/')}"
+        response = self._send(method, path.lstrip("/"), **kwargs)
+        waited = 0.0
+        for _ in range(self.max_retries):
+            delay = retry_after(response.headers.get("Retry-After"))
+            if response.status_code not in RETRYABLE or delay is None:
+                break
+            if waited + delay > self.max_total_wait:
+                break
+            time.sleep(delay)
+            waited += delay
+            response = self._send(method, path.lstrip("/"), **kwargs)
+        if response.status_code >= 400:
+            raise _error(response)
+        if not response.content:
+            return None
         try:
-            response = httpx.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise ApiError(
+                f"{response.url} answered HTTP {response.status_code} with a body that is not "
+                f"JSON ({kind}): is {self.base_url} the Haymaker API?"
+            ) from None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, path, **kwargs)
         except httpx.ConnectError:
             raise ApiError(
                 f"cannot reach {self.base_url}: is the host running? try `haymaker dev`"
             ) from None
         except httpx.HTTPError as exc:
-            raise ApiError(f"request to {url} failed: {exc}") from None
-        if response.status_code >= 400:
-            raise _error(response)
-        return response.json() if response.content else None
+            raise ApiError(f"request to {self.base_url}/api/{path} failed: {exc}") from None
 
     def health(self) -> dict[str, Any]:
         return self._request("GET", "health")
@@ -168,4 +255,5 @@ def _error(response: httpx.Response) -> ApiError:
         message = "unauthorized (HTTP 401)"
     else:
         message = f"HTTP {response.status_code}: {response.text[:200] or response.reason_phrase}"
-    return ApiError(message, response.status_code, body)
+    wait = retry_after(response.headers.get("Retry-After"))
+    return ApiError(message, response.status_code, body, retry_after=wait)

@@ -16,7 +16,7 @@ from haymaker_cli.client import ApiClient, ApiError
 from haymaker_cli.follow import FINISHED, settled, wait_until_settled
 from haymaker_cli.options import JsonOption, YesOption
 from haymaker_cli.output import console, error, fail, pairs, print_json, styled
-from haymaker_cli.profiles import call, current_client
+from haymaker_cli.session import call, current_client
 from haymaker_cli.views import deployments_table, print_lines, show_state
 
 # Merged into the root command: `haymaker deploy`, not `haymaker deployments deploy`.

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from haymaker_cli.client import ApiError
+from haymaker_cli.redaction import redact
 
 console = Console(markup=False)
 errors = Console(stderr=True, markup=False, highlight=False)
@@ -26,8 +27,8 @@ def styled(*parts: Part) -> Text:
 
 
 def error(message: str) -> None:
-    """One line on stderr: `error: <message>`."""
-    errors.print(styled(("error:", "red"), " ", message), soft_wrap=True)
+    """One line on stderr: `error: <message>`, with any secret the CLI holds masked."""
+    errors.print(styled(("error:", "red"), " ", redact(message)), soft_wrap=True)
 
 
 def fail(exc: ApiError) -> typer.Exit:

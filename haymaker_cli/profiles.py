@@ -6,19 +6,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Callable
 from functools import cache
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
 from haymaker_cli import output, profile_file
-from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.client import ApiClient
 from haymaker_cli.profile_file import LOCAL, Profile, ProfileFile, ProfileFileError
-
-T = TypeVar("T")
 
 PROFILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 
@@ -73,9 +70,14 @@ def _az_key(app: str, group: str) -> str:
     return result.stdout.strip()
 
 
-def _entra_token(scope: str) -> str:
-    from azure.identity import DefaultAzureCredential
-
+def _entra_token(name: str, scope: str) -> str:
+    try:
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        raise typer.BadParameter(
+            f"profile {name} sends an Entra ID token, which needs azure-identity: "
+            "pip install 'haymaker-functions[entra]'"
+        ) from None
     return DefaultAzureCredential().get_token(scope).token
 
 
@@ -99,24 +101,8 @@ def client_for(name: str | None) -> ApiClient:
             )
     elif profile.az_app and profile.az_resource_group:
         key = _az_key(profile.az_app, profile.az_resource_group)
-    bearer = _entra_token(profile.entra_scope) if profile.entra_scope else None
+    bearer = _entra_token(name, profile.entra_scope) if profile.entra_scope else None
     return ApiClient(profile.url, key=key, bearer=bearer)
-
-
-# The profile chosen with --profile for this invocation (set by the root command).
-selected: dict[str, str | None] = {"profile": None}
-
-
-def current_client() -> ApiClient:
-    return client_for(selected["profile"])
-
-
-def call(operation: Callable[[ApiClient], T]) -> T:
-    """Run `operation` on the current client; an API error exits with its documented code."""
-    try:
-        return operation(current_client())
-    except ApiError as exc:
-        raise output.fail(exc) from None
 
 
 @profile_app.command("add")

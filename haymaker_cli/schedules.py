@@ -10,7 +10,7 @@ from rich.table import Table
 from haymaker_cli import output
 from haymaker_cli.client import ApiClient
 from haymaker_cli.follow import wait_until_settled
-from haymaker_cli.profiles import call
+from haymaker_cli.session import call
 from haymaker_cli.views import show_state
 
 schedule_app = typer.Typer(

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from haymaker_cli.options import JsonOption
 from haymaker_cli.output import console, print_json, styled
-from haymaker_cli.profiles import call
+from haymaker_cli.session import call
 from haymaker_cli.workload_new import workload_new
 
 workload_app = typer.Typer(

@@ -19,10 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     port = int(os.environ.get("DEMO_PORT", "7071"))
     try:
-        with dev_environment(ROOT, port) as url:
+        with dev_environment(ROOT, port) as url, ApiClient(url) as client:
             console.rule("Haymaker Functions demo")
             console.print(f"Local host with Azurite at {url}/api")
-            client = ApiClient(url)
             accepted = client.deploy(
                 "data-collector", {"item_count": 50, "goal": "Collect 50 data items"}
             )

@@ -200,3 +200,15 @@ def test_haymaker_dev_without_the_runtime_says_which_extra_to_install(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "pip install 'haymaker-functions[app]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_entra_profile_without_azure_identity_says_which_extra_to_install(tmp_path):
+    env = {"HAYMAKER_CONFIG": str(tmp_path / "config.toml")}
+    url = "https://func-x.example"
+    added = run_cli_only(
+        tmp_path, "profile", "add", "p", "--url", url, "--entra-scope", "api://x/.default", env=env
+    )
+    assert added.returncode == 0, added.stderr
+    result = run_cli_only(tmp_path, "--profile", "p", "workload", "list", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'haymaker-functions[entra]'" in result.stderr
