@@ -11,14 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 
-from devhost.azurite import DEFAULT_PORTS, Azurite, listening
+from devhost.azurite import ACCOUNT, DEFAULT_PORTS, Azurite, listening
 
 DEV_STORAGE = "UseDevelopmentStorage=true"
 AZURITE_PORTS = DEFAULT_PORTS
@@ -76,6 +76,7 @@ class Process:
     popen: subprocess.Popen[bytes]
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> None:
+        """Send `sig` to its process group and wait; SIGKILL after `timeout` seconds."""
         if self.popen.poll() is not None:
             return
         os.killpg(self.popen.pid, sig)
@@ -86,24 +87,44 @@ class Process:
             self.popen.wait()
 
 
-def start_azurite(app_dir: Path, data_dir: Path, log: Path) -> Process:
-    busy = [name for name, port in AZURITE_PORTS.items() if _listening("127.0.0.1", port)]
-    if busy:
-        raise DevError(
-            f"ports for Azurite {busy} are taken by something that is not answering as "
-            "Azurite's Table service; free them or set AzureWebJobsStorage"
-        )
-    azurite = Azurite(app_dir, all_services=True, location=data_dir, log=log)
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:] if log.exists() else ""
+
+
+def azurite_for(storage: str, app_dir: Path, state: Path) -> Azurite | None:
+    """The Azurite to start for `storage`, None when something answers there already: all
+    three services on the well-known ports for UseDevelopmentStorage=true, the Table service
+    alone on the port of a local emulator's connection string (the development account on
+    127.0.0.1 or localhost). Storage anywhere else that does not answer is a DevError."""
+    endpoint = _table_endpoint(storage)
+    if endpoint is None or _listening(*endpoint):
+        return None
+    host, port = endpoint
+    data, log = state / "azurite", state / "azurite.log"
+    if storage.strip().lower() == DEV_STORAGE.lower():
+        busy = [name for name, port in AZURITE_PORTS.items() if _listening("127.0.0.1", port)]
+        if busy:
+            raise DevError(
+                f"ports for Azurite {busy} are taken by something that is not answering as "
+                "Azurite's Table service; free them or set AzureWebJobsStorage"
+            )
+        return Azurite(app_dir, all_services=True, location=data, log=log)
+    if host in ("127.0.0.1", "localhost") and f"AccountName={ACCOUNT}" in storage:
+        return Azurite(app_dir, table_port=port, location=data, log=log)
+    raise DevError(f"storage at {host}:{port} does not answer")
+
+
+def start_azurite(azurite: Azurite) -> None:
     try:
         azurite.start()
     except (FileNotFoundError, TimeoutError) as exc:
-        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        tail = _tail(azurite.log) if azurite.log else ""
         raise DevError(f"Azurite did not start: {exc}\n{tail}") from None
-    assert azurite.process is not None
-    return Process("azurite", azurite.process)
 
 
-def start_host(app_dir: Path, port: int, storage: str, log: Path) -> Process:
+def spawn_host(app_dir: Path, port: int, storage: str, log: Path) -> Process:
+    """`python -m devhost` in a session of its own (a terminal's Ctrl-C reaches only this
+    process, which stops it in order)."""
     if _listening("127.0.0.1", port):
         raise DevError(f"port {port} is taken; choose another with --port")
     env = {**os.environ, "AzureWebJobsStorage": storage, "PYTHONUNBUFFERED": "1"}
@@ -115,27 +136,32 @@ def start_host(app_dir: Path, port: int, storage: str, log: Path) -> Process:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}/api/health"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    _wait(healthy, popen, "the local host", log, timeout=90)
     return Process("host", popen)
 
 
-def _wait(ready, popen: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30) -> None:
+def wait_until_healthy(host: Process, port: int, log: Path, timeout: float = 90) -> None:
+    """Until GET /api/health answers 200; DevError (with the log's tail) if the host exits
+    or `timeout` seconds pass, after killing it."""
     deadline = time.monotonic() + timeout
-    while not ready():
-        if popen.poll() is not None or time.monotonic() > deadline:
-            if popen.poll() is None:
-                os.killpg(popen.pid, signal.SIGKILL)
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise DevError(f"{what} did not start (log: {log}):\n{tail}")
-        time.sleep(0.1)
+    with httpx.Client(timeout=1) as http:
+        while not _healthy(http, f"http://127.0.0.1:{port}/api/health"):
+            if host.popen.poll() is not None or time.monotonic() > deadline:
+                host.stop(signal.SIGKILL)
+                raise DevError(f"the local host did not start (log: {log}):\n{_tail(log)}")
+            time.sleep(0.1)
+
+
+def _healthy(http: httpx.Client, url: str) -> bool:
+    try:
+        return http.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_host(app_dir: Path, port: int, storage: str, log: Path) -> Process:
+    host = spawn_host(app_dir, port, storage, log)
+    wait_until_healthy(host, port, log)
+    return host
 
 
 @contextmanager
@@ -143,22 +169,21 @@ def dev_environment(
     app_dir: Path, port: int = 7071, *, reset: bool = False, state_dir: Path | None = None
 ) -> Iterator[str]:
     """Start Azurite (unless the configured storage already answers) and the local host;
-    yield the host's base URL; stop what was started, in reverse order. Logs and Azurite's
-    data live in `state_dir` (default: .haymaker/ in the app)."""
+    yield the host's base URL; stop what was started, in reverse order, however the block
+    ends. Each process is registered for stopping as soon as it exists, so an interruption
+    while it starts stops it too. Logs and Azurite's data live in `state_dir` (default:
+    .haymaker/ in the app)."""
     state = state_dir or app_dir / ".haymaker"
     if reset and (state / "azurite").exists():
         shutil.rmtree(state / "azurite")
     state.mkdir(parents=True, exist_ok=True)
     storage = configured_storage(app_dir)
-    started: list[Process] = []
-    try:
-        endpoint = _table_endpoint(storage)
-        if endpoint is not None and not _listening(*endpoint):
-            if storage.strip().lower() != DEV_STORAGE.lower():
-                raise DevError(f"storage at {endpoint[0]}:{endpoint[1]} does not answer")
-            started.append(start_azurite(app_dir, state / "azurite", state / "azurite.log"))
-        started.append(start_host(app_dir, port, storage, state / "host.log"))
+    with ExitStack() as started:
+        azurite = azurite_for(storage, app_dir, state)
+        if azurite is not None:
+            started.callback(azurite.stop)  # SIGINT: the Table service flushes only on SIGINT
+            start_azurite(azurite)
+        host = spawn_host(app_dir, port, storage, state / "host.log")
+        started.callback(host.stop, signal.SIGTERM)
+        wait_until_healthy(host, port, state / "host.log")
         yield f"http://127.0.0.1:{port}"
-    finally:
-        for process in reversed(started):
-            process.stop(signal.SIGTERM if process.name == "host" else signal.SIGINT)
