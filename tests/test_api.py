@@ -164,7 +164,8 @@ async def test_bad_deploy_requests(api, body, status):
         headers={"Content-Type": "application/json"},
     )
     if status == 422 and b"itemcount" in body:
-        assert problem["errors"] == [{"key": "itemcount", "message": "unknown key"}]
+        expected = "unknown key; did you mean `item_count`?"
+        assert problem["errors"] == [{"key": "itemcount", "message": expected}]
 
 
 async def test_config_errors_name_the_key(api):
