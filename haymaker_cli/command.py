@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ import typer
 from haymaker_cli import session
 from haymaker_cli.deployments import deployments_app
 from haymaker_cli.dev_command import dev
-from haymaker_cli.output import error
+from haymaker_cli.output import console, error
 from haymaker_cli.profiles import profile_app
 from haymaker_cli.redaction import redact
 from haymaker_cli.schedules import schedule_app
@@ -42,6 +43,22 @@ app.add_typer(profile_app, name="profile")
 app.command()(dev)
 
 
+DISTRIBUTION = "haymaker-functions"
+
+
+def installed_version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        console.print(f"{DISTRIBUTION} {installed_version()}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
@@ -51,6 +68,12 @@ def options(
             "--profile", envvar="HAYMAKER_PROFILE", help="named endpoint (see `profile list`)"
         ),
     ] = None,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     """HAYMAKER_URL and HAYMAKER_KEY, when set, override the profile."""
     ctx.call_on_close(session.begin(profile).close)

@@ -405,3 +405,30 @@ def test_progress_is_what_the_workload_reports(metadata, expected):
     from haymaker_cli.follow import progress_of
 
     assert progress_of(metadata) == expected
+
+
+def test_version_is_the_installed_distributions(run):
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output == f"haymaker-functions {version('haymaker-functions')}\n"
+
+
+def test_not_found_hints_say_where_to_look_for_what_was_not_found(run):
+    workload = run("deploy", "nope")
+    assert workload.exit_code == 3
+    assert "Workload not found" in workload.output
+    assert "hint: see the installed workloads with `haymaker workload list`" in workload.output
+    deployment = run("status", "data-collector-0000000000")
+    assert deployment.exit_code == 3
+    assert "hint: check the deployment id with `haymaker list`" in deployment.output
+    schedule = run("schedule", "show", "sch-0123456789")
+    assert schedule.exit_code == 3, schedule.output
+    assert "hint: check the schedule id with `haymaker schedule list`" in schedule.output
+
+
+def test_an_unknown_config_key_suggests_the_nearest(run):
+    result = run("deploy", "data-collector", "-c", "item_cout=5")
+    assert result.exit_code == 2
+    assert "item_cout: unknown key; did you mean `item_count`?" in result.output

@@ -153,8 +153,8 @@ def test_the_cli_and_its_help_load_no_functions_runtime():
     assert among(modules, NOT_IN_THE_CLI) == []
 
 
-def test_a_cli_only_install_runs_help_and_workload_new(tmp_path):
-    for args in (["--help"], ["deploy", "--help"], ["dev", "--help"]):
+def test_a_cli_only_install_runs_help_version_and_workload_new(tmp_path):
+    for args in (["--help"], ["--version"], ["deploy", "--help"], ["dev", "--help"]):
         result = run_cli_only(tmp_path, *args)
         assert result.returncode == 0, result.stderr
     made = run_cli_only(tmp_path, "workload", "new", "hay-bale", "--dir", str(tmp_path / "w"))
