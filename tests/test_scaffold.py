@@ -163,7 +163,7 @@ def test_the_package_has_its_manifest_entry_point_and_tests(generated):
     assert project["name"] == NAME
     # haymaker comes from the host: a dependency on it would fail Azure's remote build
     assert project["dependencies"] == []
-    assert "haymaker-functions" in project["optional-dependencies"]["dev"]
+    assert "haymaker-functions[testing]" in project["optional-dependencies"]["dev"]
     assert project["entry-points"]["haymaker.workloads"] == {
         NAME: "bale_counter.workload:BaleCounterWorkload"
     }
