@@ -24,7 +24,8 @@ from haymaker_cli.redaction import redact
 from haymaker_cli.schedules import schedule_app
 from haymaker_cli.workloads import workload_app
 
-DEBUG = "HAYMAKER_DEBUG"
+DEBUG = "HAYMAKER_DEBUG"  # set: unexpected errors show their (masked) traceback
+DISTRIBUTION = "haymaker-functions"
 
 app = typer.Typer(
     name="haymaker",
@@ -41,9 +42,6 @@ app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(profile_app, name="profile")
 app.command()(dev)
-
-
-DISTRIBUTION = "haymaker-functions"
 
 
 def installed_version() -> str:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from haymaker_cli.client import ApiError
+from haymaker_cli.api_error import ApiError
 from haymaker_cli.redaction import redact
 
 console = Console(markup=False)

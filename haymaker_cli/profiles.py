@@ -1,12 +1,10 @@
-"""Named endpoints of the API: `local` and any number of Azure ones, in ~/.haymaker/config.toml
-(HAYMAKER_CONFIG names another file). HAYMAKER_URL (and HAYMAKER_KEY) override any profile."""
+"""`haymaker profile ...`: named endpoints of the API, `local` and any number of Azure ones, in
+~/.haymaker/config.toml (HAYMAKER_CONFIG names another file). HAYMAKER_URL (and HAYMAKER_KEY)
+override any profile (haymaker_cli.endpoints)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-from functools import cache
 from typing import Annotated
 
 import typer
@@ -14,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from haymaker_cli import output, profile_file
-from haymaker_cli.client import ApiClient
+from haymaker_cli.endpoints import stored_profiles
 from haymaker_cli.profile_file import LOCAL, Profile, ProfileFile, ProfileFileError
 
 PROFILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
@@ -24,85 +22,12 @@ profile_app = typer.Typer(
 )
 
 
-def load() -> ProfileFile:
-    """The profile file; a broken one is a usage error (exit 2) saying what and where."""
-    try:
-        return profile_file.load()
-    except ProfileFileError as exc:
-        output.error(str(exc))
-        raise typer.Exit(2) from None
-
-
 def save(stored: ProfileFile) -> str:
     try:
         return str(profile_file.save(stored))
     except ProfileFileError as exc:
         output.error(str(exc))
         raise typer.Exit(1) from None
-
-
-@cache
-def _az_key(app: str, group: str) -> str:
-    command = [
-        "az",
-        "functionapp",
-        "keys",
-        "list",
-        "--name",
-        app,
-        "--resource-group",
-        group,
-        "--query",
-        "functionKeys.default",
-        "--output",
-        "tsv",
-    ]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
-    except FileNotFoundError:
-        raise typer.BadParameter(
-            "the az CLI is not installed (needed for az_app profiles)"
-        ) from None
-    except subprocess.CalledProcessError as exc:
-        raise typer.BadParameter(
-            f"az could not read the key of {app}: {exc.stderr.strip()}"
-        ) from None
-    return result.stdout.strip()
-
-
-def _entra_token(name: str, scope: str) -> str:
-    try:
-        from azure.identity import DefaultAzureCredential
-    except ImportError:
-        raise typer.BadParameter(
-            f"profile {name} sends an Entra ID token, which needs azure-identity: "
-            "pip install 'haymaker-functions[entra]'"
-        ) from None
-    return DefaultAzureCredential().get_token(scope).token
-
-
-def client_for(name: str | None) -> ApiClient:
-    """The API client for profile `name` (default: HAYMAKER_PROFILE, then the file's
-    current one); HAYMAKER_URL and HAYMAKER_KEY override any profile."""
-    if os.environ.get("HAYMAKER_URL"):
-        return ApiClient(os.environ["HAYMAKER_URL"], key=os.environ.get("HAYMAKER_KEY"))
-    stored = load()
-    name = name or os.environ.get("HAYMAKER_PROFILE") or stored.current
-    profile = stored.profiles.get(name)
-    if profile is None:
-        known = ", ".join(sorted(stored.profiles))
-        raise typer.BadParameter(f"no profile {name!r} (known: {known})", param_hint="--profile")
-    key = os.environ.get("HAYMAKER_KEY")
-    if profile.key_env:
-        key = os.environ.get(profile.key_env)
-        if not key:
-            raise typer.BadParameter(
-                f"profile {name} reads its key from ${profile.key_env}, which is not set"
-            )
-    elif profile.az_app and profile.az_resource_group:
-        key = _az_key(profile.az_app, profile.az_resource_group)
-    bearer = _entra_token(name, profile.entra_scope) if profile.entra_scope else None
-    return ApiClient(profile.url, key=key, bearer=bearer)
 
 
 @profile_app.command("add")
@@ -136,7 +61,7 @@ def add(
         )
     except ValidationError as exc:
         raise typer.BadParameter(exc.errors()[0]["msg"]) from None
-    stored = load()
+    stored = stored_profiles()
     stored.profiles[name] = profile
     if use:
         stored.current = name
@@ -147,7 +72,7 @@ def add(
 @profile_app.command("list")
 def list_profiles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List profiles; the current one is marked."""
-    stored = load()
+    stored = stored_profiles()
     if as_json:
         output.print_json(
             {
@@ -174,7 +99,7 @@ def list_profiles(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 @profile_app.command("use")
 def use_profile(name: str) -> None:
     """Make a profile the current one."""
-    stored = load()
+    stored = stored_profiles()
     if name not in stored.profiles:
         raise typer.BadParameter(f"no profile {name!r}", param_hint="NAME")
     stored.current = name
@@ -185,7 +110,7 @@ def use_profile(name: str) -> None:
 @profile_app.command("remove")
 def remove(name: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False) -> None:
     """Remove a profile."""
-    stored = load()
+    stored = stored_profiles()
     if name not in stored.profiles or name == LOCAL:
         raise typer.BadParameter(f"no removable profile {name!r}", param_hint="NAME")
     output.confirm(f"Remove profile {name}?", yes)

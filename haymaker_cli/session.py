@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from haymaker_cli import output
 from haymaker_cli.client import ApiClient, ApiError
-from haymaker_cli.profiles import client_for
+from haymaker_cli.endpoints import client_for
 
 T = TypeVar("T")
 
