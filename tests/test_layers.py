@@ -127,6 +127,23 @@ def test_the_core_has_no_import_of_them_either():
     assert found == []
 
 
+# -- the test kit -----------------------------------------------------------------------------
+
+
+def test_importing_the_kit_leaves_the_durable_sdk_as_it_is():
+    """devhost's replay speed-up patches the SDK: the kit applies it when it drives an
+    orchestration, not because a conftest imported it."""
+    patched = (
+        "import haymaker_testing, haymaker_testing.orchestration, importlib\n"
+        "events = importlib.import_module('azure.durable_functions.models.history.HistoryEvent')\n"
+        "print(hasattr(events.dt_parse, 'cache_info'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", patched], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.splitlines()[-1:] == ["False"], result.stderr
+
+
 # -- the CLI ----------------------------------------------------------------------------------
 
 
