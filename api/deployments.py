@@ -22,9 +22,7 @@ from haymaker.errors import BadRequestError, ServiceUnavailableError
 from haymaker.models import DeploymentConfig, DeploymentStatus
 from haymaker.retention import Retention
 from haymaker.runtime import get_runtime
-from haymaker.schedules.store import schedule_id
 from haymaker.store.logs import MAX_LOG_CURSOR
-from haymaker.store.ratelimits import RateLimiter
 from haymaker.store.tables import decode_continuation
 from haymaker.transitions import Command
 
@@ -53,9 +51,7 @@ async def _create(
     lifecycle = runtime.lifecycle()
     request = read_body(req, DeploymentConfig)
     limit = runtime.settings.deploy_rate_limit
-    await RateLimiter(runtime.stores().tables).take(
-        caller_key(req), "deploy", limit, runtime.clock()
-    )
+    await runtime.stores().ratelimits.take(caller_key(req), "deploy", limit, runtime.clock())
     record = await lifecycle.create(request)
     try:
         await start_run(client, record.deployment_id)
@@ -86,7 +82,7 @@ async def _list(req: func.HttpRequest) -> func.HttpResponse:
     limit = query_int(req, "limit", 50, minimum=1, maximum=1000)
     schedule = query_str(req, "schedule_id")
     if schedule is not None:
-        schedule_id(schedule)
+        keys.schedule_id(schedule)
     page = (
         await get_runtime()
         .stores()

@@ -11,7 +11,6 @@ from api.http import json_response, problem_responses
 from api.openapi import openapi_document
 from api.schemas import Health, Metrics
 from haymaker.runtime import get_runtime
-from haymaker.schedules.store import ScheduleStore
 
 bp = df.Blueprint()
 
@@ -53,5 +52,5 @@ async def metrics(req: func.HttpRequest) -> func.HttpResponse:
     stores = get_runtime().stores()
     deployments = await stores.deployments.counts()
     total = sum(deployments["by_status"].values())
-    schedules = await ScheduleStore(stores.tables).counts()
+    schedules = await stores.schedules.counts()
     return json_response(Metrics(deployments={"total": total, **deployments}, schedules=schedules))

@@ -11,7 +11,6 @@ import azure.functions as func
 from api.orchestration import purge_orchestration
 from haymaker.retention import Retention
 from haymaker.runtime import get_runtime
-from haymaker.store.ratelimits import RateLimiter
 
 logger = logging.getLogger("haymaker.retention")
 
@@ -28,7 +27,7 @@ async def retention_sweep(timer: func.TimerRequest, client: df.DurableOrchestrat
         stores, runtime.registry, lambda i: purge_orchestration(client, i), clock=runtime.clock
     )
     report = await retention.sweep(days, batch)
-    stale = await RateLimiter(stores.tables).forget_before(runtime.clock() - timedelta(hours=1))
+    stale = await stores.ratelimits.forget_before(runtime.clock() - timedelta(hours=1))
     logger.info(
         "retention sweep: purged %d deployments finished over %s days ago, kept %d",
         len(report.purged),

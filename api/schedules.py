@@ -23,7 +23,6 @@ from haymaker.models import DeploymentStatus
 from haymaker.runtime import get_runtime
 from haymaker.schedules.models import ScheduleSpec, ScheduleUpdate
 from haymaker.schedules.scheduler import Scheduler
-from haymaker.schedules.store import ScheduleStore, schedule_id
 from haymaker.transitions import Command
 
 bp = df.Blueprint()
@@ -34,7 +33,6 @@ def scheduler_for(client: df.DurableOrchestrationClient) -> Scheduler:
     stores = runtime.stores()
     return Scheduler(
         stores,
-        ScheduleStore(stores.tables),
         runtime.registry,
         lambda deployment_id: ensure_started(client, deployment_id),
         clock=runtime.clock,
@@ -79,7 +77,7 @@ async def schedule(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     scheduler = scheduler_for(client)
-    identifier = schedule_id(req.route_params["schedule_id"])
+    identifier = keys.schedule_id(req.route_params["schedule_id"])
     authorize(req, Role.READER if req.method == "GET" else Role.ADMIN)
     if req.method == "PATCH":
         state = await scheduler.update(identifier, read_body(req, ScheduleUpdate))
@@ -118,7 +116,7 @@ async def schedule_trigger(
 ) -> func.HttpResponse:
     authorize(req, Role.ADMIN)
     scheduler = scheduler_for(client)
-    deployment_id = await scheduler.trigger(schedule_id(req.route_params["schedule_id"]))
+    deployment_id = await scheduler.trigger(keys.schedule_id(req.route_params["schedule_id"]))
     status_url = f"{base_url(req).split('/schedules/', 1)[0]}/deployments/{deployment_id}"
     accepted = DeployAccepted(
         deployment_id=deployment_id, status=DeploymentStatus.PENDING, status_url=status_url

@@ -52,6 +52,10 @@ class WorkloadNotFoundError(NotFoundError):
     title = "Workload not found"
 
 
+class ScheduleNotFoundError(NotFoundError):
+    title = "Schedule not found"
+
+
 class ConflictError(HaymakerError):
     status = 409
     title = "Conflict"

@@ -23,6 +23,7 @@ from haymaker.errors import (
     DeploymentExistsError,
     DeploymentNotFoundError,
     HaymakerError,
+    ScheduleNotFoundError,
 )
 from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
@@ -35,8 +36,8 @@ from haymaker.schedules.models import (
     ScheduleUpdate,
     slot_deployment_id,
 )
-from haymaker.schedules.store import ScheduleNotFoundError, ScheduleRecord, ScheduleStore
 from haymaker.store import Stores
+from haymaker.store.schedules import ScheduleRecord, ScheduleStore
 from haymaker.workloads.registry import WorkloadRegistry
 
 logger = logging.getLogger("haymaker.schedules")
@@ -57,7 +58,6 @@ class Scheduler:
     def __init__(
         self,
         stores: Stores,
-        schedules: ScheduleStore,
         registry: WorkloadRegistry,
         starter: Starter,
         *,
@@ -66,7 +66,7 @@ class Scheduler:
         concurrency: int = 16,
     ) -> None:
         self.stores = stores
-        self.schedules = schedules
+        self.schedules: ScheduleStore = stores.schedules
         self.registry = registry
         self.starter = starter
         self.clock = clock
