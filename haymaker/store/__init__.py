@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from haymaker.models import DeploymentStatus
 from haymaker.settings import StorageSettings
+from haymaker.store.cursors import CursorStore
 from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Progress
 from haymaker.store.logs import LogStore
 from haymaker.store.optimistic import read_modify_write
@@ -38,6 +39,7 @@ class Stores:
         self.logs = LogStore(tables)
         self.resources = ResourceStore(tables)
         self.ratelimits = RateLimiter(tables)
+        self.cursors = CursorStore(tables)
 
     @cached_property
     def schedules(self) -> ScheduleStore:

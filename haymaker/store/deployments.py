@@ -27,7 +27,7 @@ from haymaker.models import (
     Model,
 )
 from haymaker.store.deployment_index import DeploymentIndex, index_key
-from haymaker.store.tables import Page, Tables
+from haymaker.store.tables import Page, Tables, first_page
 from haymaker.transitions import check_transition
 
 ROW_KEY = "state"
@@ -220,27 +220,21 @@ class DeploymentStore:
         with contextlib.suppress(ResourceNotFoundError):
             await table.get_entity("health-probe", ROW_KEY)
 
-    async def finished_before(self, cutoff: datetime, *, limit: int) -> list[DeploymentState]:
-        """Up to `limit` completed or failed deployments that finished before `cutoff`."""
+    async def finished_before(
+        self, cutoff: datetime, *, limit: int, continuation: str | None = None
+    ) -> Page[DeploymentState]:
+        """A page of the completed or failed deployments that finished before `cutoff`."""
         table = await self._tables.get(TABLE)
-        query = table.query_entities(
+        return await first_page(
+            table,
             # The SDK substitutes @names between spaces: "(@x" or "@x)" would not be found.
             "RowKey eq @row and ( status eq @completed or status eq @failed )"
             " and completed_at lt @cutoff",
-            parameters={
-                "row": ROW_KEY,
-                "completed": "completed",
-                "failed": "failed",
-                "cutoff": cutoff,
-            },
-            results_per_page=min(limit, 1000),
+            {"row": ROW_KEY, "completed": "completed", "failed": "failed", "cutoff": cutoff},
+            lambda entity: from_entity(entity).state,
+            limit=min(limit, 1000),
+            continuation=continuation,
         )
-        found: list[DeploymentState] = []
-        async for entity in query:
-            found.append(from_entity(entity).state)
-            if len(found) >= limit:
-                break
-        return found
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """Deployments by status and by workload, reading two columns of each."""
