@@ -37,6 +37,7 @@ def scheduler_for(client: df.DurableOrchestrationClient) -> Scheduler:
         lambda deployment_id: ensure_started(client, deployment_id),
         clock=runtime.clock,
         grace=timedelta(seconds=runtime.settings.schedule_grace_seconds),
+        require_llm=runtime.require_llm,
     )
 
 

@@ -35,6 +35,10 @@ class ConfigError(ValidationFailedError):
     title = "Invalid workload configuration"
 
 
+class LLMNotConfiguredError(ValidationFailedError):
+    title = "LLM not configured"
+
+
 class PayloadTooLargeError(ValidationFailedError):
     title = "Payload too large"
 

@@ -64,6 +64,7 @@ class Scheduler:
         clock: Clock = utc_now,
         grace: timedelta = DEFAULT_GRACE,
         concurrency: int = 16,
+        require_llm: Callable[[], object] | None = None,
     ) -> None:
         self.stores = stores
         self.schedules: ScheduleStore = stores.schedules
@@ -71,7 +72,7 @@ class Scheduler:
         self.starter = starter
         self.clock = clock
         self.grace = grace
-        self.lifecycle = Lifecycle(stores, registry, clock)
+        self.lifecycle = Lifecycle(stores, registry, clock, require_llm)
         self._limit = asyncio.Semaphore(concurrency)
 
     # -- managing schedules ------------------------------------------------------------------
@@ -80,7 +81,7 @@ class Scheduler:
         self.registry.manifest(spec.workload_name)  # an unknown workload is a 404
         now = self.clock()
         data = spec.model_dump()
-        data["workload_config"] = self.registry.validate_config(
+        data["workload_config"] = self.lifecycle.validated_config(
             spec.workload_name, spec.workload_config
         )
         state = ScheduleState(
@@ -96,7 +97,7 @@ class Scheduler:
         def change(record: ScheduleRecord) -> None:
             state = record.state
             if "workload_config" in changes:
-                changes["workload_config"] = self.registry.validate_config(
+                changes["workload_config"] = self.lifecycle.validated_config(
                     state.workload_name, patch.workload_config or {}
                 )
             for name, value in changes.items():
