@@ -17,9 +17,9 @@ from haymaker.llm import (
 )
 from haymaker.llm.config import DEFAULT_MODELS
 from haymaker.llm.openai_client import entra_token_provider
-from tests.support.llm_stub import LLMStub, Reply
+from tests.support.llm_stub import STUB_KEY, LLMStub, Reply, stub_config
 
-SECRET = "sk-test-do-not-leak-4242"
+SECRET = STUB_KEY
 
 
 @pytest.fixture
@@ -213,22 +213,7 @@ def test_secrets_never_show(caplog):
 
 
 def config(provider: Provider, stub: LLMStub, **fields) -> LLMConfig:
-    defaults = {
-        Provider.ANTHROPIC: {"model": "claude-test", "endpoint": stub.url, "api_key": SECRET},
-        Provider.OPENAI: {"model": "gpt-test", "endpoint": f"{stub.url}/v1", "api_key": SECRET},
-        Provider.AZURE_OPENAI: {
-            "model": "my-deployment",
-            "endpoint": stub.url,
-            "api_version": "2024-10-21",
-            "api_key": SECRET,
-        },
-        Provider.AZURE_AI_FOUNDRY: {
-            "model": "foundry-model",
-            "endpoint": stub.url,
-            "api_key": SECRET,
-        },
-    }[provider]
-    return LLMConfig(provider=provider, **{"max_retries": 2, "timeout": 5, **defaults, **fields})
+    return stub_config(stub, provider, **fields)
 
 
 def auth_carries(request, key: str) -> bool:
