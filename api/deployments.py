@@ -15,18 +15,18 @@ from api.http import (
     query_str,
     read_body,
 )
-from api.orchestration import notify, purge_orchestration, start_run
 from api.schemas import CleanupPreview, DeployAccepted, DeploymentList, LogPage, Purged
 from haymaker import keys
 from haymaker.errors import BadRequestError, ServiceUnavailableError
 from haymaker.models import DeploymentConfig, DeploymentStatus
-from haymaker.retention import Retention
 from haymaker.runtime import get_runtime
 from haymaker.schedules.store import schedule_id
 from haymaker.store.logs import MAX_LOG_CURSOR
 from haymaker.store.ratelimits import RateLimiter
 from haymaker.store.tables import decode_continuation
 from haymaker.transitions import Command
+from runs.orchestration import notify, start_run
+from runs.services import retention_for
 
 logger = logging.getLogger("haymaker.api")
 
@@ -110,14 +110,7 @@ async def deployment(
     deployment_id = keys.deployment_id(req.route_params["deployment_id"])
     if req.method == "DELETE":
         authorize(req, Role.ADMIN)
-        runtime = get_runtime()
-        retention = Retention(
-            runtime.stores(),
-            runtime.registry,
-            lambda i: purge_orchestration(client, i),
-            clock=runtime.clock,
-        )
-        report = await retention.purge(deployment_id)
+        report = await retention_for(client).purge(deployment_id)
         return json_response(
             Purged(
                 deployment_id=deployment_id,

@@ -1,7 +1,5 @@
 """Schedule endpoints: create, list, show, change, delete and run-now."""
 
-from datetime import timedelta
-
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -15,7 +13,6 @@ from api.http import (
     query_str,
     read_body,
 )
-from api.orchestration import ensure_started, notify
 from api.schemas import DeployAccepted, ScheduleDeleted, ScheduleList, ScheduleView
 from haymaker import keys
 from haymaker.errors import IllegalTransitionError
@@ -23,23 +20,12 @@ from haymaker.models import DeploymentStatus
 from haymaker.runtime import get_runtime
 from haymaker.schedules.models import ScheduleSpec, ScheduleUpdate
 from haymaker.schedules.scheduler import Scheduler
-from haymaker.schedules.store import ScheduleStore, schedule_id
+from haymaker.schedules.store import schedule_id
 from haymaker.transitions import Command
+from runs.orchestration import notify
+from runs.services import scheduler_for
 
 bp = df.Blueprint()
-
-
-def scheduler_for(client: df.DurableOrchestrationClient) -> Scheduler:
-    runtime = get_runtime()
-    stores = runtime.stores()
-    return Scheduler(
-        stores,
-        ScheduleStore(stores.tables),
-        runtime.registry,
-        lambda deployment_id: ensure_started(client, deployment_id),
-        clock=runtime.clock,
-        grace=timedelta(seconds=runtime.settings.schedule_grace_seconds),
-    )
 
 
 def _view(scheduler: Scheduler, state) -> ScheduleView:
