@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 from devhost.azurite import Azurite  # noqa: E402
 from haymaker.schedules.models import ScheduleState  # noqa: E402
 from haymaker.schedules.scheduler import Scheduler  # noqa: E402
-from haymaker.schedules.store import INDEX_PARTITION, TABLE, ScheduleStore, _to_entity, index_key  # noqa: E402
 from haymaker.settings import StorageSettings  # noqa: E402
 from haymaker.store import Stores  # noqa: E402
+from haymaker.store.schedules import INDEX_PARTITION, TABLE, _to_entity, index_key  # noqa: E402
 from haymaker.store.tables import Tables, upsert_rows  # noqa: E402
 from haymaker.workloads.registry import get_registry  # noqa: E402
 
@@ -84,12 +84,11 @@ async def main(count: int, due: int) -> None:
         now = datetime.now(UTC)
         print(f"seeding {count} schedules ({due} due)...", flush=True)
         await seed(stores, count, due, now)
-        store = ScheduleStore(tables)
 
         async def no_op_starter(deployment_id: str) -> None:
             return None
 
-        scheduler = Scheduler(stores, store, get_registry(), no_op_starter, clock=lambda: now)
+        scheduler = Scheduler(stores, get_registry(), no_op_starter, clock=lambda: now)
         table = await tables.get(TABLE)
 
         async def full_scan():
@@ -101,7 +100,7 @@ async def main(count: int, due: int) -> None:
             ]
 
         scan_seconds, everything = await timed(full_scan)
-        due_seconds, found = await timed(lambda: store.due(now))
+        due_seconds, found = await timed(lambda: stores.schedules.due(now))
         tick_seconds, report = await timed(scheduler.tick)
         await tables.close()
     finally:

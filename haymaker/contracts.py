@@ -25,7 +25,7 @@ class ActivityName:
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     def to_payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

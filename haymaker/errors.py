@@ -35,6 +35,10 @@ class ConfigError(ValidationFailedError):
     title = "Invalid workload configuration"
 
 
+class LLMNotConfiguredError(ValidationFailedError):
+    title = "LLM not configured"
+
+
 class PayloadTooLargeError(ValidationFailedError):
     title = "Payload too large"
 
@@ -50,6 +54,10 @@ class DeploymentNotFoundError(NotFoundError):
 
 class WorkloadNotFoundError(NotFoundError):
     title = "Workload not found"
+
+
+class ScheduleNotFoundError(NotFoundError):
+    title = "Schedule not found"
 
 
 class ConflictError(HaymakerError):

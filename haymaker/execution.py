@@ -4,10 +4,11 @@ idempotent, ETag-guarded write, so a step re-run after a crash changes nothing t
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from haymaker.cleanup import Cleanup
 from haymaker.clock import Clock, utc_now
 from haymaker.contracts import (
     CleanupProgress,
@@ -19,12 +20,12 @@ from haymaker.contracts import (
 )
 from haymaker.errors import ConfigError
 from haymaker.llm.base import LLMClient, LLMError, LLMUsage
-from haymaker.models import CleanupReport, DeploymentStatus, LogLevel, Resource
+from haymaker.models import DeploymentStatus, LogLevel
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
 from haymaker.transitions import is_legal
+from haymaker.views import view_of
 from haymaker.workloads.base import (
-    CleanupContext,
     StepContext,
     StepResult,
     Workload,
@@ -34,20 +35,6 @@ from haymaker.workloads.registry import WorkloadRegistry
 
 S = DeploymentStatus
 logger = logging.getLogger("haymaker.execution")
-
-
-def view_of(record: DeploymentRecord) -> DeploymentView:
-    state = record.state
-    return DeploymentView(
-        status=state.status,
-        desired_status=state.desired_status,
-        phase=state.phase,
-        step=record.progress.step,
-        deadline=state.deadline,
-        wake_event=record.progress.wake_event,
-        error=state.error,
-        resume_at=record.progress.resume_at,
-    )
 
 
 def apply_step(
@@ -82,32 +69,6 @@ def apply_step(
         record.move_to(S.COMPLETED, now)
         record.state.phase = "completed"
         record.log(f"Deployment completed after {record.progress.step} steps", now)
-
-
-async def delete_resources(
-    workload: Workload, resources: list[Resource], ctx: CleanupContext
-) -> tuple[list[Resource], CleanupReport]:
-    """Ask the workload to delete each resource: the ones deleted, and the report of this
-    batch (an error per failure)."""
-    started = time.monotonic()
-    deleted: list[Resource] = []
-    errors: list[str] = []
-    for resource in resources:
-        try:
-            await workload.delete_resource(resource, ctx)
-        except Exception as exc:  # one stubborn resource must not stop the others
-            errors.append(f"{resource.key}: {exc}")
-        else:
-            deleted.append(resource)
-    report = CleanupReport(
-        deployment_id=ctx.deployment_id,
-        resources_deleted=len(deleted),
-        resources_failed=len(errors),
-        details=[f"deleted {len(deleted)} resources"] if deleted else [],
-        errors=errors,
-        duration_seconds=time.monotonic() - started,
-    )
-    return deleted, report
 
 
 class Executor:
@@ -158,32 +119,16 @@ class Executor:
         runnable = state.status == S.RUNNING and state.desired_status == S.RUNNING
         if record.progress.step != request.step or not runnable:
             return view_of(record)  # done by an earlier run of this step, or told to stop
-
         workload = self.registry.create(state.workload_name)
-        phases = workload.phases
-        set_phase(phases[record.progress.phase_index])
+        set_phase(workload.phases[record.progress.phase_index])
         try:
             # A config that no longer satisfies its schema (the workload changed since the
             # deploy, or a record was edited) is poison: fail clearly instead of retrying.
             config = self.registry.validate_config(state.workload_name, state.config)
         except ConfigError as exc:
             logger.error("step %d: config is not valid: %s", request.step, exc.detail)
-            failure = FinishRequest(
-                deployment_id=request.deployment_id,
-                outcome="failed",
-                error=f"config is not valid: {exc.detail}",
-            )
-            return await self.finish(failure)
-        now = self.clock()
-        ctx = StepContext(
-            deployment_id=state.deployment_id,
-            phase=phases[record.progress.phase_index],
-            config=config,
-            cursor=record.progress.cursor,
-            metadata=dict(state.metadata),
-            now=now,
-            llm_factory=self.llm,
-        )
+            return await self._fail(request.deployment_id, f"config is not valid: {exc.detail}")
+        ctx = self._step_context(record, workload, config)
         try:
             result = await workload.run_step(ctx)
         except (WorkloadError, LLMError) as exc:
@@ -193,13 +138,28 @@ class Executor:
                 )
                 raise  # the orchestrator's retry policy runs the step again
             logger.error("step %d failed the deployment: %s", request.step, exc)
-            failure = FinishRequest(
-                deployment_id=request.deployment_id, outcome="failed", error=str(exc)
-            )
             # What the step logged before it gave up explains the failure: keep it.
-            return await self.finish(failure, step_logs=ctx.logs)
+            return await self._fail(request.deployment_id, str(exc), step_logs=ctx.logs)
+        return await self._record_step(request, workload.phases, ctx, result)
+
+    def _step_context(
+        self, record: DeploymentRecord, workload: Workload, config: dict[str, Any]
+    ) -> StepContext:
+        return StepContext(
+            deployment_id=record.deployment_id,
+            phase=workload.phases[record.progress.phase_index],
+            config=config,
+            cursor=record.progress.cursor,
+            metadata=dict(record.state.metadata),
+            now=self.clock(),
+            llm_factory=self.llm,
+        )
+
+    async def _record_step(
+        self, request: StepRequest, phases: list[str], ctx: StepContext, result: StepResult
+    ) -> DeploymentView:
         # Resources are keyed by name, so a re-run step rewrites rather than duplicates them.
-        await self.stores.resources.put(state.deployment_id, ctx.resources)
+        await self.stores.resources.put(request.deployment_id, ctx.resources)
         done_at = self.clock()
 
         def change(record: DeploymentRecord) -> None:
@@ -213,75 +173,13 @@ class Executor:
         return view_of(record)
 
     async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
-        now = self.clock()
-        empty = CleanupReport(deployment_id=request.deployment_id)
+        return await Cleanup(self.stores, self.registry, self.clock).run(request)
 
-        first_batch = request.report is None
-        at_start = await self.stores.resources.count(request.deployment_id) if first_batch else None
-
-        def begin(record: DeploymentRecord) -> None:
-            if record.state.desired_status != S.CLEANING_UP:
-                return  # an earlier run of this request already finished the cleanup
-            if record.state.status != S.CLEANING_UP:
-                record.move_to(S.CLEANING_UP, now)
-                record.state.phase = "cleanup"
-                record.progress.wake_event = None
-                record.progress.cleanup_resources = at_start
-                record.log("Cleanup started", now)
-
-        record, _ = await self.stores.mutate(request.deployment_id, begin)
-        if record.state.desired_status != S.CLEANING_UP:
-            report = request.report or empty
-            return CleanupProgress(view=view_of(record), report=report, done=True)
-        workload = self.registry.create(record.state.workload_name)
-        page = await self.stores.resources.page(
-            request.deployment_id, limit=request.batch_size, continuation=request.continuation
-        )
-        ctx = CleanupContext(deployment_id=request.deployment_id, config=record.state.config)
-        deleted, batch = await delete_resources(workload, page.items, ctx)
-        await self.stores.resources.delete(request.deployment_id, deleted)
-        report = (request.report or empty).merge(batch)
-        done = page.continuation is None
-        if done and record.progress.cleanup_resources is not None:
-            remaining = await self.stores.resources.count(request.deployment_id)
-            report = report.model_copy(
-                update={
-                    "resources_deleted": max(0, record.progress.cleanup_resources - remaining),
-                    "resources_failed": remaining,
-                }
-            )
-        finished_at = self.clock()
-
-        def record_batch(record: DeploymentRecord) -> None:
-            if record.state.desired_status != S.CLEANING_UP:
-                return  # an earlier run of this final batch already finished the cleanup
-            for level, message in ctx.logs:
-                record.log(message, finished_at, level)
-            for error in batch.errors:
-                record.log(f"Could not delete {error}", finished_at, "error")
-            if not done:
-                return
-            summary = report.model_dump(mode="json", exclude={"details", "errors"})
-            record.state.metadata["cleanup"] = summary
-            if report.resources_failed:
-                record.move_to(S.FAILED, finished_at)
-                record.state.phase = "cleanup_failed"
-                record.state.error = f"{report.resources_failed} resources could not be deleted"
-            else:
-                record.move_to(S.COMPLETED, finished_at)
-                record.state.phase = "cleaned_up"
-            record.state.desired_status = record.state.status
-            record.log(
-                f"Cleanup finished: {report.resources_deleted} deleted, "
-                f"{report.resources_failed} failed",
-                finished_at,
-                "error" if report.resources_failed else "info",
-            )
-
-        record, _ = await self.stores.mutate(request.deployment_id, record_batch)
-        return CleanupProgress(
-            view=view_of(record), report=report, continuation=page.continuation, done=done
-        )
+    async def _fail(
+        self, deployment_id: str, error: str, step_logs: Sequence[tuple[LogLevel, str]] = ()
+    ) -> DeploymentView:
+        failure = FinishRequest(deployment_id=deployment_id, outcome="failed", error=error)
+        return await self.finish(failure, step_logs=step_logs)
 
     async def finish(
         self, request: FinishRequest, step_logs: Sequence[tuple[LogLevel, str]] = ()

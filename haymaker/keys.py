@@ -9,9 +9,11 @@ from haymaker.errors import InvalidKeyError
 
 DEPLOYMENT_ID_PATTERN = r"^[a-z][a-z0-9-]{2,62}$"
 WORKLOAD_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+SCHEDULE_ID_PATTERN = r"^sch-[a-f0-9]{10}$"
 
 _DEPLOYMENT_ID = re.compile(DEPLOYMENT_ID_PATTERN)
 _WORKLOAD_NAME = re.compile(WORKLOAD_NAME_PATTERN)
+_SCHEDULE_ID = re.compile(SCHEDULE_ID_PATTERN)
 # Characters Table Storage forbids in PartitionKey/RowKey, plus control characters.
 _FORBIDDEN_KEY_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 MAX_KEY_BYTES = 1024
@@ -46,6 +48,13 @@ def workload_name(value: str) -> str:
         raise InvalidKeyError(
             "workload name must be 2-40 characters of a-z, 0-9 and '-', starting with a letter"
         )
+    return value
+
+
+def schedule_id(value: str) -> str:
+    table_key(value, "schedule id")
+    if not _SCHEDULE_ID.fullmatch(value):
+        raise InvalidKeyError("schedule id must look like sch-0123456789")
     return value
 
 

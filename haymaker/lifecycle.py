@@ -3,14 +3,15 @@ is the orchestration's business; this module never touches a workload's own reso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from haymaker.clock import Clock, utc_now
+from haymaker.errors import LLMNotConfiguredError
 from haymaker.keys import new_deployment_id
 from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus, Resource
-from haymaker.settings import Settings
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.transitions import Command, desired_after
 from haymaker.workloads.registry import WorkloadRegistry
@@ -35,12 +36,30 @@ class Lifecycle:
         stores: Stores,
         registry: WorkloadRegistry,
         clock: Clock = utc_now,
-        settings: Settings | None = None,
+        require_llm: Callable[[], object] | None = None,
     ) -> None:
         self.stores = stores
         self.registry = registry
         self.clock = clock
-        self.settings = settings
+        # Raises LLMConfigError when no model is configured (None: one always is).
+        self.require_llm = require_llm
+
+    def validated_config(self, workload: str, config: dict[str, Any] | None) -> dict[str, Any]:
+        """The workload's checks of `config`; and a config that makes it call a model is
+        refused (422, naming the missing setting) while no model is configured."""
+        validated = self.registry.validate_config(workload, config)
+        if self.require_llm is not None and self.registry.workload_class(workload).needs_llm(
+            validated
+        ):
+            from haymaker.llm import LLMConfigError
+
+            try:
+                self.require_llm()
+            except LLMConfigError as exc:
+                raise LLMNotConfiguredError(
+                    f"{workload} with this config calls an LLM, and none is configured: {exc}"
+                ) from None
+        return validated
 
     async def create(
         self,
@@ -52,7 +71,7 @@ class Lifecycle:
         """Record a pending deployment (DeploymentExistsError if `deployment_id` is taken).
         A scheduled run passes its (schedule id, slot), kept in the metadata."""
         manifest = self.registry.manifest(request.workload_name)
-        config = self.registry.validate_config(manifest.name, request.workload_config)
+        config = self.validated_config(manifest.name, request.workload_config)
         now = self.clock()
         metadata: dict[str, Any] = {"workload_version": manifest.version}
         if schedule is not None:

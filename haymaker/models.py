@@ -27,7 +27,8 @@ TERMINAL_STATUSES = frozenset({DeploymentStatus.COMPLETED, DeploymentStatus.FAIL
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Schemas are built on first use, not at import: the app's cold start stays short.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 MAX_TAGS = 20

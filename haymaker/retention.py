@@ -18,6 +18,8 @@ from haymaker.workloads.registry import WorkloadRegistry
 logger = logging.getLogger("haymaker.retention")
 
 PurgeOrchestration = Callable[[str], Awaitable[None]]
+SWEEP_CURSOR = "retention"
+SCAN_FACTOR = 5
 
 
 @dataclass
@@ -77,14 +79,31 @@ class Retention:
             return True
 
     async def sweep(self, days: float, batch: int) -> SweepReport:
-        """Purge up to `batch` deployments finished more than `days` ago."""
+        """Purge up to `batch` deployments finished more than `days` ago.
+
+        The scan resumes where the previous sweep stopped and wraps around at the end, so
+        deployments that must be kept (they still own external resources) never hold the
+        others back; a sweep examines at most SCAN_FACTOR times `batch` of them."""
         cutoff = self.clock() - timedelta(days=days)
         report = SweepReport()
-        for state in await self.stores.deployments.finished_before(cutoff, limit=batch):
-            try:
-                await self.purge(state.deployment_id)
-            except ConflictError as exc:
-                report.kept[state.deployment_id] = exc.detail
-            else:
-                report.purged.append(state.deployment_id)
+        started_at = cursor = await self.stores.cursors.get(SWEEP_CURSOR)
+        examined, wrapped = 0, False
+        while len(report.purged) < batch and examined < batch * SCAN_FACTOR:
+            page = await self.stores.deployments.finished_before(
+                cutoff, limit=batch - len(report.purged), continuation=cursor
+            )
+            for state in page.items:
+                examined += 1
+                try:
+                    await self.purge(state.deployment_id)
+                except ConflictError as exc:
+                    report.kept[state.deployment_id] = exc.detail
+                else:
+                    report.purged.append(state.deployment_id)
+            cursor = page.continuation
+            if cursor is None:
+                if started_at is None or wrapped:
+                    break  # the whole table was seen
+                wrapped = True  # go on once more from the beginning
+        await self.stores.cursors.set(SWEEP_CURSOR, cursor)
         return report

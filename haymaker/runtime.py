@@ -52,7 +52,14 @@ class Runtime:
     def lifecycle(self) -> Lifecycle:
         from haymaker.lifecycle import Lifecycle
 
-        return Lifecycle(self.stores(), self.registry, clock=self.clock, settings=self.settings)
+        return Lifecycle(
+            self.stores(), self.registry, clock=self.clock, require_llm=self.require_llm
+        )
+
+    def require_llm(self) -> None:
+        """LLMConfigError unless steps that ask for a model will get one."""
+        if self.llm_factory is None:
+            self.settings.llm()
 
 
 _current: Runtime | None = None

@@ -84,7 +84,7 @@ class Settings(BaseModel):
     """Every setting the app reads, each field under the environment variable named by its
     alias. Empty values count as unset (Azure keeps emptied app settings as "")."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     storage: StorageSettings
     auth_mode: Literal["off", "easyauth"] = Field(

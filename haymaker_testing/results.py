@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from haymaker.execution import delete_resources
+from haymaker.cleanup import delete_resources
 from haymaker.models import CleanupReport, LogLevel, Resource
 from haymaker.workloads.base import CleanupContext, StepResult, Workload
 

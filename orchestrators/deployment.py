@@ -8,6 +8,7 @@ fresh timer, and re-reads the table whenever it wakes. See docs/orchestration.md
 
 from collections.abc import Generator
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
@@ -39,6 +40,15 @@ STATE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_nu
 STEPS_PER_GENERATION = 40
 # Durable timers in Python must stay under 6 days; an idle generation renews itself at this.
 MAX_IDLE_WAIT = timedelta(days=5)
+
+
+class Wake(StrEnum):
+    """What ended an idle wait."""
+
+    DOORBELL = "doorbell"  # the API recorded a command: re-read the table
+    RESUME = "resume"  # the workload's pause (resume_at) is over
+    DEADLINE = "deadline"  # the deployment's duration ran out
+    RENEW = "renew"  # idle for a whole timer: time for a fresh history
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -75,13 +85,12 @@ def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestratio
         if idle:  # stopped, or pausing until the workload's next step is due
             woke = yield from _wait_for_doorbell(context, view)
             waits += 1
-            if woke == "deadline":
+            if woke is Wake.DEADLINE:
                 view = yield from _finish(context, run, "expired")
-            elif woke == "renew":
-                # Idle for a whole timer: start a fresh, short history.
+            elif woke is Wake.RENEW:
                 context.continue_as_new(_next_generation(run))
                 return None
-            elif woke == "resume":
+            elif woke is Wake.RESUME:
                 view = view.model_copy(update={"resume_at": None})
             else:
                 view = yield from _reconcile(context, run, waits)
@@ -102,22 +111,21 @@ def _idle(context: df.DurableOrchestrationContext, view: DeploymentView) -> bool
 
 def _wait_for_doorbell(
     context: df.DurableOrchestrationContext, view: DeploymentView
-) -> Orchestration[str]:
-    """Wait, without polling, for the event named in the entity or for a fresh timer. Returns
-    what ended the wait: "doorbell", "resume" (the workload's pause is over), "deadline", or
-    "renew" (the idle limit: time for a fresh history)."""
+) -> Orchestration[Wake]:
+    """Wait, without polling, for the event named in the entity or for a fresh timer set
+    for the earliest of the workload's resume time, the deadline and the idle limit."""
     assert view.wake_event is not None
-    fire_at, reason = context.current_utc_datetime + MAX_IDLE_WAIT, "renew"
+    fire_at, reason = context.current_utc_datetime + MAX_IDLE_WAIT, Wake.RENEW
     if view.status == S.RUNNING and view.resume_at is not None and view.resume_at < fire_at:
-        fire_at, reason = view.resume_at, "resume"
+        fire_at, reason = view.resume_at, Wake.RESUME
     if view.deadline is not None and view.deadline <= fire_at:
-        fire_at, reason = view.deadline, "deadline"
+        fire_at, reason = view.deadline, Wake.DEADLINE
     doorbell = context.wait_for_external_event(view.wake_event)
     timer = context.create_timer(fire_at)
     winner = yield context.task_any([doorbell, timer])
     if winner is not timer:
         timer.cancel()
-        return "doorbell"
+        return Wake.DOORBELL
     return reason
 
 

@@ -54,8 +54,8 @@ async def test_a_run_merges_metadata_and_keeps_resources_by_name():
     assert result.metadata["workload_version"] == "0.1.0"
     assert [step.phase for step in result.steps] == ["initialize"] + ["collecting"] * 3 + ["report"]
     assert sorted(r.name for r in result.resources) == [f"item-{i:04d}" for i in range(25)]
-    assert result.logs[0] == "Goal: Collect 10 data items"
-    assert result.log_entries[0] == ("info", "Goal: Collect 10 data items")
+    assert result.logs[0] == "Goal: Collect 25 data items"  # follows item_count
+    assert result.log_entries[0] == ("info", "Goal: Collect 25 data items")
     assert "Goal achieved: True" in result.logs
 
 

@@ -32,6 +32,8 @@ NOT_IN_THE_APP = {
 NOT_IN_THE_CORE = {
     "orchestrators",
     "api",
+    "timers",
+    "runs",
     "activities",
     "function_app",
     "devhost",
@@ -49,6 +51,8 @@ NOT_IN_THE_CLI = {
     "devhost",
     "function_app",
     "api",
+    "timers",
+    "runs",
     "activities",
     "orchestrators",
     "haymaker_testing",

@@ -15,10 +15,11 @@ from haymaker.llm import (
     Provider,
     create_llm_client,
 )
+from haymaker.llm.config import DEFAULT_MODELS
 from haymaker.llm.openai_client import entra_token_provider
-from tests.support.llm_stub import LLMStub, Reply
+from tests.support.llm_stub import STUB_KEY, LLMStub, Reply, stub_config
 
-SECRET = "sk-test-do-not-leak-4242"
+SECRET = STUB_KEY
 
 
 @pytest.fixture
@@ -46,6 +47,52 @@ def test_anthropic_settings():
     assert config.api_key.get_secret_value() == SECRET
 
 
+@pytest.mark.parametrize(
+    ("environ", "model"),
+    [
+        ({"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "k"}, "claude-sonnet-5-5"),
+        ({"ANTHROPIC_API_KEY": "k"}, "claude-sonnet-5-5"),
+        ({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "k"}, "gpt-4.1"),
+        ({"OPENAI_API_KEY": "k"}, "gpt-4.1"),
+        (
+            {"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "k", "ANTHROPIC_MODEL": "claude-x"},
+            "claude-x",
+        ),
+        ({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "k", "OPENAI_MODEL": "gpt-y"}, "gpt-y"),
+    ],
+)
+def test_a_key_alone_is_enough_the_model_has_a_default(environ, model):
+    assert LLMConfig.from_env(environ).model == model
+
+
+def test_the_default_models_are_ones_the_sdks_know():
+    from typing import get_args
+
+    from anthropic.types import Model
+    from openai.types import ChatModel
+
+    assert DEFAULT_MODELS[Provider.ANTHROPIC] in get_args(get_args(Model)[0])
+    assert DEFAULT_MODELS[Provider.OPENAI] in get_args(ChatModel)
+    assert set(DEFAULT_MODELS) == {Provider.ANTHROPIC, Provider.OPENAI}
+
+
+def test_foundry_takes_the_endpoint_under_either_name():
+    seeds_name = {"AZURE_AI_ENDPOINT": "https://x.services.ai.azure.com"}
+    config = LLMConfig.from_env({**seeds_name, "AZURE_AI_FOUNDRY_MODEL": "m"})
+    assert config.provider is Provider.AZURE_AI_FOUNDRY
+    assert config.endpoint == "https://x.services.ai.azure.com"
+    both = {
+        **seeds_name,
+        "AZURE_AI_FOUNDRY_ENDPOINT": "https://y.services.ai.azure.com",
+        "AZURE_AI_FOUNDRY_MODEL": "m",
+    }
+    assert LLMConfig.from_env(both).endpoint == "https://y.services.ai.azure.com"
+    with pytest.raises(LLMConfigError, match="AZURE_AI_ENDPOINT"):
+        LLMConfig.from_env(
+            {"AZURE_AI_ENDPOINT": "http://x.example.com", "AZURE_AI_FOUNDRY_MODEL": "m"}
+        )
+
+
 def test_provider_is_inferred_when_only_one_is_configured():
     config = LLMConfig.from_env(
         {"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "gpt"}
@@ -62,8 +109,7 @@ def test_provider_is_inferred_when_only_one_is_configured():
         ({"LLM_PROVIDER": "bard"}, "LLM_PROVIDER"),
         ({"ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}, "LLM_PROVIDER"),
         ({"LLM_PROVIDER": "anthropic", "ANTHROPIC_MODEL": "m"}, "ANTHROPIC_API_KEY"),
-        ({"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "k"}, "ANTHROPIC_MODEL"),
-        ({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "k"}, "OPENAI_MODEL"),
+        ({"LLM_PROVIDER": "openai"}, "OPENAI_API_KEY"),
         ({"LLM_PROVIDER": "azure_openai", "AZURE_OPENAI_DEPLOYMENT": "d"}, "AZURE_OPENAI_ENDPOINT"),
         (
             {"LLM_PROVIDER": "azure_openai", "AZURE_OPENAI_ENDPOINT": "https://x"},
@@ -119,8 +165,27 @@ def test_provider_is_inferred_when_only_one_is_configured():
     ],
 )
 def test_missing_or_contradictory_settings_name_the_variable(environ, named):
-    with pytest.raises(LLMConfigError, match=named):
+    with pytest.raises(LLMConfigError, match=named) as raised:
         LLMConfig.from_env(environ)
+    assert raised.value.variable == named
+
+
+@pytest.mark.parametrize(
+    ("environ", "advice"),
+    [
+        ({}, "set LLM_PROVIDER (anthropic, azure_openai, azure_ai_foundry, openai)"),
+        ({"LLM_PROVIDER": "anthropic"}, "ANTHROPIC_API_KEY must be set for LLM_PROVIDER=anthropic"),
+        (
+            {"LLM_PROVIDER": "azure_openai", "AZURE_OPENAI_ENDPOINT": "https://x"},
+            "the name of the model deployment in your Azure OpenAI resource",
+        ),
+        ({"ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}, "set LLM_PROVIDER to the one to use"),
+    ],
+)
+def test_a_missing_setting_says_how_to_fix_it(environ, advice):
+    with pytest.raises(LLMConfigError) as raised:
+        LLMConfig.from_env(environ)
+    assert advice in str(raised.value)
 
 
 def test_plain_http_only_to_loopback():
@@ -148,22 +213,7 @@ def test_secrets_never_show(caplog):
 
 
 def config(provider: Provider, stub: LLMStub, **fields) -> LLMConfig:
-    defaults = {
-        Provider.ANTHROPIC: {"model": "claude-test", "endpoint": stub.url, "api_key": SECRET},
-        Provider.OPENAI: {"model": "gpt-test", "endpoint": f"{stub.url}/v1", "api_key": SECRET},
-        Provider.AZURE_OPENAI: {
-            "model": "my-deployment",
-            "endpoint": stub.url,
-            "api_version": "2024-10-21",
-            "api_key": SECRET,
-        },
-        Provider.AZURE_AI_FOUNDRY: {
-            "model": "foundry-model",
-            "endpoint": stub.url,
-            "api_key": SECRET,
-        },
-    }[provider]
-    return LLMConfig(provider=provider, **{"max_retries": 2, "timeout": 5, **defaults, **fields})
+    return stub_config(stub, provider, **fields)
 
 
 def auth_carries(request, key: str) -> bool:
@@ -311,6 +361,7 @@ def test_using_the_layer_does_not_import_the_sdks_until_a_client_exists():
 
     code = (
         "import sys; import haymaker.llm, haymaker.workloads.data_collector; "
+        "haymaker.llm.LLMConfig.from_env({'ANTHROPIC_API_KEY': 'k'}); "
         "print(any(m.split('.')[0] in ('anthropic', 'openai') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -109,3 +109,37 @@ async def test_the_same_items_fail_on_every_replay_of_a_deployment():
     assert await failures("data-collector-aaaaaaaaaa") != await failures(
         "data-collector-bbbbbbbbbb"
     )
+
+
+NO_LLM = dict.fromkeys(
+    (
+        "LLM_PROVIDER",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_AI_FOUNDRY_ENDPOINT",
+    ),
+    "",
+)
+
+
+async def test_a_deploy_that_needs_an_unconfigured_llm_is_refused_naming_the_setting(
+    storage_connection,
+):
+    from tests.support.api import call, expect_problem
+
+    host = HostProcess(storage_connection, env=NO_LLM).start()
+    try:
+        async with aiohttp.ClientSession(base_url=host.url) as api:
+            body = {"workload": "data-collector", "config": {"enable_llm": True}}
+            problem = await expect_problem(api, "POST", "/api/deployments", 422, json=body)
+            assert "LLM_PROVIDER" in problem["detail"]
+            schedule = {**body, "cron": "0 0 3 * * *"}
+            problem = await expect_problem(api, "POST", "/api/schedules", 422, json=schedule)
+            assert "LLM_PROVIDER" in problem["detail"]
+            _code, listed, _ = await call(api, "GET", "/api/deployments")
+            assert listed["items"] == []  # nothing was recorded
+            deployment_id = await deploy(api, item_count=2)  # no LLM needed: fine
+            assert (await wait_for(api, deployment_id, "completed"))["status"] == "completed"
+    finally:
+        host.stop()

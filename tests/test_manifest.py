@@ -12,7 +12,7 @@ def manifest() -> WorkloadManifest:
 
 def test_defaults_are_applied(manifest):
     assert manifest.validate_config({}) == {
-        "goal": "Collect 10 data items",
+        "goal": None,  # data-collector derives it from item_count
         "item_count": 10,
         "enable_llm": False,
         "batch_size": 10,
@@ -142,3 +142,25 @@ def test_an_array_length_bounds_the_list_not_its_strings():
     for bad in ([], ["a", "b", "c"]):
         with pytest.raises(ConfigError):
             manifest.validate_config({"urls": bad})
+
+
+def test_an_optional_key_without_a_default_is_null_and_takes_values():
+    manifest = WorkloadManifest.from_yaml(
+        "name: opt-test\nversion: '1'\nphases: [a]\n"
+        "config_schema:\n  note:\n    type: string\n    max_length: 5\n"
+    )
+    assert manifest.validate_config({}) == {"note": None}
+    assert manifest.validate_config({"note": "hi"}) == {"note": "hi"}
+    with pytest.raises(ConfigError, match="note"):
+        manifest.validate_config({"note": "far too long"})
+
+
+async def test_data_collectors_default_goal_follows_item_count():
+    from haymaker.workloads.data_collector import DataCollectorWorkload
+    from haymaker_testing import run_workload
+
+    fast = {"item_delay_ms": 0}
+    derived = await run_workload(DataCollectorWorkload, {"item_count": 3, **fast})
+    assert derived.metadata["goal"] == "Collect 3 data items"
+    given = await run_workload(DataCollectorWorkload, {"item_count": 3, "goal": "Mine", **fast})
+    assert given.metadata["goal"] == "Mine"

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from haymaker.errors import ConfigError, ConflictError, WorkloadNotFoundError
+from haymaker.errors import ConfigError, ConflictError, ScheduleNotFoundError, WorkloadNotFoundError
 from haymaker.models import DeploymentStatus
 from haymaker.schedules.models import ScheduleSpec, ScheduleUpdate, slot_deployment_id
 from haymaker.schedules.scheduler import Scheduler
-from haymaker.schedules.store import ScheduleNotFoundError, ScheduleStore
 
 START = datetime(2026, 3, 2, 5, 59, 30, tzinfo=UTC)  # a Monday
 
@@ -44,7 +43,6 @@ def scheduler(stores, registry, clock, started) -> Scheduler:
 
     return Scheduler(
         stores,
-        ScheduleStore(stores.tables),
         registry,
         starter,
         clock=clock,
@@ -126,9 +124,7 @@ async def test_concurrent_ticks_yield_one_deployment_per_slot(
         await scheduler.create(spec(cron="*/10 * * * * *", max_active=100)) for _ in range(3)
     ]
     clock.advance(seconds=31)  # 06:00:01: slot 06:00:00 is due for each
-    other = Scheduler(
-        stores, ScheduleStore(stores.tables), registry, scheduler.starter, clock=clock
-    )
+    other = Scheduler(stores, registry, scheduler.starter, clock=clock)
     reports = await asyncio.gather(
         *(s.tick() for s in [scheduler, other, scheduler, other, scheduler])
     )

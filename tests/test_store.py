@@ -239,3 +239,133 @@ async def test_rate_limit_admits_exactly_the_limit_under_concurrency(stores: Sto
     await limiter.take("caller-a", "deploy", 10, later)
     assert await limiter.forget_before(datetime(2026, 11, 23, 12, 2, 0, tzinfo=UTC)) == 11
     assert await limiter.forget_before(datetime(2026, 11, 23, 12, 3, 0, tzinfo=UTC)) == 1
+
+
+async def test_listing_is_newest_first_across_pages_and_filters(stores: Stores):
+    from datetime import timedelta
+
+    # Ids in the opposite order to their creation: id order would list them oldest first.
+    for i in range(12):
+        created = NOW + timedelta(minutes=i)
+        await stores.deployments.create(
+            DeploymentRecord(
+                state=DeploymentState(
+                    deployment_id=f"dep-{99 - i:03d}",
+                    workload_name="data-collector" if i % 2 else "other-workload",
+                    created_at=created,
+                )
+            )
+        )
+    seen, token = [], None
+    while True:
+        page = await stores.deployments.list(limit=5, continuation=token)
+        seen.extend(page.items)
+        token = page.continuation
+        if token is None:
+            break
+    assert [s.deployment_id for s in seen] == [f"dep-{99 - i:03d}" for i in reversed(range(12))]
+    collectors = await stores.deployments.list(workload="data-collector", limit=3)
+    assert [s.deployment_id for s in collectors.items] == ["dep-088", "dep-090", "dep-092"]
+
+
+async def test_a_status_change_moves_the_deployment_between_status_filters(stores: Stores):
+    await stores.deployments.create(record("dep-move", status=DeploymentStatus.PENDING))
+
+    def start(r: DeploymentRecord) -> None:
+        r.move_to(DeploymentStatus.RUNNING, NOW)
+
+    await stores.mutate("dep-move", start)
+    pending = await stores.deployments.list(status=DeploymentStatus.PENDING)
+    running = await stores.deployments.list(status=DeploymentStatus.RUNNING)
+    assert pending.items == []
+    assert [s.deployment_id for s in running.items] == ["dep-move"]
+
+
+async def test_a_purged_deployment_leaves_no_index_row(stores: Stores):
+    from haymaker.store.deployment_index import PARTITION, TABLE
+
+    created = await stores.deployments.create(record("dep-gone"))
+    await stores.deployments.delete(created)
+    assert (await stores.deployments.list()).items == []
+    table = await stores.tables.get(TABLE)
+    rows = [row async for row in table.query_entities(f"PartitionKey eq '{PARTITION}'")]
+    assert rows == []
+
+
+async def test_deployments_stored_before_the_index_are_listed(stores: Stores):
+    """An upgrade: entities written without index rows are indexed on the first listing."""
+    from haymaker.store.deployments import TABLE, to_entity
+
+    table = await stores.tables.get(TABLE)
+    for name in ("dep-old-a", "dep-old-b"):
+        await table.create_entity(to_entity(record(name)))
+    listed = await stores.deployments.list()
+    assert sorted(s.deployment_id for s in listed.items) == ["dep-old-a", "dep-old-b"]
+
+
+async def test_a_stale_index_row_is_repaired_by_a_listing(stores: Stores):
+    """The row is written before the entity; a write that never landed leaves it ahead."""
+    from haymaker.store.deployments import TABLE
+
+    await stores.deployments.create(record("dep-stale", status=DeploymentStatus.RUNNING))
+    table = await stores.tables.get(TABLE)
+    entity = await table.get_entity("dep-stale", "state")
+    stale = await stores.deployments.get("dep-stale")
+    stale.state.status = DeploymentStatus.STOPPED
+    await stores.deployments.index.put(stale.state)  # the index moved, the entity did not
+    assert entity["status"] == "running"
+    assert (await stores.deployments.list(status=DeploymentStatus.STOPPED)).items == []
+    running = await stores.deployments.list(status=DeploymentStatus.RUNNING)
+    assert [s.deployment_id for s in running.items] == ["dep-stale"]
+
+
+async def test_a_losing_create_leaves_only_the_winners_row(stores: Stores):
+    from datetime import timedelta
+
+    from haymaker.store.deployment_index import PARTITION, TABLE
+
+    await stores.deployments.create(record("dep-twice"))
+    later = DeploymentRecord(
+        state=DeploymentState(
+            deployment_id="dep-twice",
+            workload_name="data-collector",
+            created_at=NOW + timedelta(seconds=5),
+        )
+    )
+    with pytest.raises(DeploymentExistsError):
+        await stores.deployments.create(later)
+    table = await stores.tables.get(TABLE)
+    rows = [row async for row in table.query_entities(f"PartitionKey eq '{PARTITION}'")]
+    assert len(rows) == 1
+
+
+async def test_a_status_write_that_loses_a_race_leaves_the_index_right(stores: Stores):
+    """The index row moves before the entity; if that write then loses to another, the
+    row follows what finally landed."""
+    from haymaker.store.deployment_index import PARTITION, TABLE
+
+    await stores.deployments.create(
+        record("dep-race", status=DeploymentStatus.RUNNING, desired_status=DeploymentStatus.STOPPED)
+    )
+    real_replace = stores.deployments.replace
+    raced = []
+
+    async def replace_after_a_competitor(r: DeploymentRecord) -> DeploymentRecord:
+        if not raced:
+            raced.append(True)
+            competitor = await stores.deployments.get("dep-race")
+            competitor.state.desired_status = DeploymentStatus.RUNNING  # a start lands first
+            await real_replace(competitor)
+        return await real_replace(r)
+
+    stores.deployments.replace = replace_after_a_competitor  # type: ignore[method-assign]
+
+    def reconcile(r: DeploymentRecord) -> None:
+        if r.state.desired_status == DeploymentStatus.STOPPED:
+            r.move_to(DeploymentStatus.STOPPED, NOW)
+
+    final, _ = await stores.mutate("dep-race", reconcile)
+    assert final.state.status == DeploymentStatus.RUNNING
+    table = await stores.tables.get(TABLE)
+    rows = [row async for row in table.query_entities(f"PartitionKey eq '{PARTITION}'")]
+    assert [row["status"] for row in rows] == ["running"]

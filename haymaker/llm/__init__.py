@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Sequence
+from typing import Any
 
 from haymaker.llm.base import (
     LLMClient,
     LLMError,
-    LLMMessage,
     LLMRateLimited,
     LLMRequestError,
     LLMResponse,
@@ -21,10 +21,25 @@ from haymaker.llm.base import (
     LLMTimeout,
     LLMUnavailable,
     LLMUsage,
+    StopReason,
 )
 from haymaker.llm.config import LLMConfig, LLMConfigError, Provider
+from haymaker.llm.messages import (
+    AnyMessage,
+    AssistantMessage,
+    LLMMessage,
+    Message,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+    dump_transcript,
+    load_transcript,
+)
+from haymaker.llm.tools import ToolChoice, ToolSpec
 
 __all__ = [
+    "AnyMessage",
+    "AssistantMessage",
     "LLMClient",
     "LLMConfig",
     "LLMConfigError",
@@ -37,10 +52,19 @@ __all__ = [
     "LLMTimeout",
     "LLMUnavailable",
     "LLMUsage",
+    "Message",
     "MeteredClient",
     "Provider",
+    "StopReason",
+    "ToolCall",
+    "ToolChoice",
+    "ToolResult",
+    "ToolSpec",
+    "UserMessage",
     "create_llm_client",
+    "dump_transcript",
     "environment_llm_client",
+    "load_transcript",
 ]
 
 
@@ -79,12 +103,20 @@ class MeteredClient:
 
     async def complete(
         self,
-        messages: Sequence[LLMMessage],
+        messages: Sequence[AnyMessage],
         *,
         system: str | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> LLMResponse:
-        response = await self._client.complete(messages, system=system, max_tokens=max_tokens)
+        # tool options only when given: clients written for plain calls keep working
+        options: dict[str, Any] = {"tools": tools} if tools else {}
+        if tool_choice is not None:
+            options["tool_choice"] = tool_choice
+        response = await self._client.complete(
+            messages, system=system, max_tokens=max_tokens, **options
+        )
         self.usage = self.usage.add(response.usage)
         return response
 

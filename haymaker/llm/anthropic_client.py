@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from haymaker.llm.base import LLMError, LLMMessage, LLMResponse, LLMUsage, classify
+from haymaker.llm import anthropic_wire as wire
+from haymaker.llm.base import LLMError, LLMResponse, classify
 from haymaker.llm.config import LLMConfig
+from haymaker.llm.messages import AnyMessage
+from haymaker.llm.tools import ToolChoice, ToolSpec, check_tools
 
 
 class AnthropicClient:
@@ -23,38 +27,33 @@ class AnthropicClient:
 
     async def complete(
         self,
-        messages: Sequence[LLMMessage],
+        messages: Sequence[AnyMessage],
         *,
         system: str | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> LLMResponse:
         import anthropic
 
-        options = {"system": system} if system else {}
+        check_tools(tools, tool_choice)
+        # parameters left out are not sent at all: a plain call is what it always was
+        options: dict[str, Any] = {"system": system} if system else {}
+        if tools:
+            options["tools"] = wire.tools_param(tools)
+        if tool_choice is not None:
+            options["tool_choice"] = wire.tool_choice_param(tool_choice)
         try:
             message = await self._client.messages.create(
                 model=self.config.model,
-                messages=[m.model_dump() for m in messages],
+                messages=wire.messages_param(messages),
                 max_tokens=max_tokens or self.config.max_tokens,
                 # the 2.x Messages API takes no temperature: the model decides its sampling
                 **options,
             )
         except anthropic.APIError as exc:
             raise _typed(exc) from exc
-        text = "".join(
-            block.text for block in message.content if getattr(block, "type", "") == "text"
-        )
-        usage = message.usage
-        return LLMResponse(
-            content=text,
-            model=message.model,
-            usage=LLMUsage(
-                input_tokens=getattr(usage, "input_tokens", 0) or 0,
-                output_tokens=getattr(usage, "output_tokens", 0) or 0,
-                calls=1,
-            ),
-            stop_reason=message.stop_reason,
-        )
+        return wire.response(message)
 
     async def close(self) -> None:
         await self._client.close()

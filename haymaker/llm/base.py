@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-
-class LLMMessage(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str
+from haymaker.llm.messages import AnyMessage, AssistantMessage, ToolCall
+from haymaker.llm.messages import LLMMessage as LLMMessage  # it was defined here first
+from haymaker.llm.tools import ToolChoice, ToolSpec
 
 
 class LLMUsage(BaseModel):
@@ -26,20 +26,78 @@ class LLMUsage(BaseModel):
         )
 
 
+class StopReason(StrEnum):
+    """Why the model stopped, the same on every provider."""
+
+    END_TURN = "end_turn"
+    TOOL_USE = "tool_use"
+    MAX_TOKENS = "max_tokens"
+    REFUSAL = "refusal"
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, raw: str) -> StopReason:
+        """The normalised reason for a provider's own value (Anthropic's or OpenAI's)."""
+        return _RAW_STOP_REASONS.get(raw, cls.OTHER)
+
+
+_RAW_STOP_REASONS = {
+    "end_turn": StopReason.END_TURN,
+    "stop_sequence": StopReason.END_TURN,
+    "stop": StopReason.END_TURN,
+    "tool_use": StopReason.TOOL_USE,
+    "tool_calls": StopReason.TOOL_USE,
+    "function_call": StopReason.TOOL_USE,
+    "max_tokens": StopReason.MAX_TOKENS,
+    "length": StopReason.MAX_TOKENS,
+    "model_context_window_exceeded": StopReason.MAX_TOKENS,
+    "refusal": StopReason.REFUSAL,
+    "content_filter": StopReason.REFUSAL,  # the provider's filter withheld the answer
+}
+
+
 class LLMResponse(BaseModel):
+    """One model turn. `stop_reason` is normalised; `raw_stop_reason` is the provider's value.
+    A provider's value given as `stop_reason` is normalised too (and kept as the raw one)."""
+
     content: str
     model: str | None = None
     usage: LLMUsage = Field(default_factory=LLMUsage)
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
+    raw_stop_reason: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    refusal: str | None = None  # the provider's explanation, when it refused and gave one
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_the_raw_reason(cls, data: Any) -> Any:
+        reason = data.get("stop_reason") if isinstance(data, dict) else None
+        if isinstance(reason, str) and not isinstance(reason, StopReason):
+            data = {"raw_stop_reason": reason, **data}
+        return data
+
+    @field_validator("stop_reason", mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> Any:
+        if isinstance(value, str) and not isinstance(value, StopReason):
+            return StopReason.of(value)
+        return value
+
+    @property
+    def message(self) -> AssistantMessage:
+        """This turn as a message, to append to the conversation before the tool results."""
+        return AssistantMessage(content=self.content, tool_calls=self.tool_calls)
 
 
 class LLMClient(Protocol):
     async def complete(
         self,
-        messages: Sequence[LLMMessage],
+        messages: Sequence[AnyMessage],
         *,
         system: str | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> LLMResponse: ...
 
     async def close(self) -> None: ...

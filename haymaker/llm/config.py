@@ -22,9 +22,22 @@ class Provider(StrEnum):
 DEFAULT_AZURE_OPENAI_API_VERSION = "2024-10-21"
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 
+# The model each provider uses when its *_MODEL variable is unset (see docs/llm.md for why
+# these). Azure OpenAI and Foundry have none: there the "model" is the name of a deployment in
+# the user's own resource, which cannot be guessed.
+DEFAULT_MODELS: Mapping[Provider, str] = {
+    Provider.ANTHROPIC: "claude-sonnet-5-5",
+    Provider.OPENAI: "gpt-4.1",
+}
+
 
 class LLMConfigError(ValueError):
-    """A missing or contradictory LLM setting; the message names the variable."""
+    """A missing or contradictory LLM setting. The message names the variable and how to fix
+    it; `variable` holds the name alone (None when no single variable is at fault)."""
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
 
 
 def _loopback(host: str | None) -> bool:
@@ -63,34 +76,45 @@ class LLMConfig(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig:
+        """The settings of the environment's LLM, or LLMConfigError naming what is missing.
+
+        Cheap (no SDK import, no network): call it when a deployment that needs a model is
+        created, to refuse it then rather than at its first LLM step."""
         env = os.environ if environ is None else environ
         settings = _Settings(env)
         provider = settings.provider()
         fields: dict[str, object] = {"provider": provider}
         if provider is Provider.ANTHROPIC:
             fields.update(
-                model=settings.required("ANTHROPIC_MODEL"),
+                model=settings.optional("ANTHROPIC_MODEL") or DEFAULT_MODELS[provider],
                 api_key=settings.required("ANTHROPIC_API_KEY"),
                 endpoint=settings.optional("ANTHROPIC_BASE_URL"),
             )
         elif provider is Provider.OPENAI:
             fields.update(
-                model=settings.required("OPENAI_MODEL"),
+                model=settings.optional("OPENAI_MODEL") or DEFAULT_MODELS[provider],
                 api_key=settings.required("OPENAI_API_KEY"),
                 endpoint=settings.optional("OPENAI_BASE_URL"),
             )
         elif provider is Provider.AZURE_OPENAI:
             fields.update(
                 endpoint=settings.required("AZURE_OPENAI_ENDPOINT"),
-                model=settings.required("AZURE_OPENAI_DEPLOYMENT"),
+                model=settings.required(
+                    "AZURE_OPENAI_DEPLOYMENT",
+                    "the name of the model deployment in your Azure OpenAI resource",
+                ),
                 api_version=settings.optional("AZURE_OPENAI_API_VERSION")
                 or DEFAULT_AZURE_OPENAI_API_VERSION,
                 api_key=settings.optional("AZURE_OPENAI_API_KEY"),  # absent: Entra ID
             )
         else:
             fields.update(
-                endpoint=settings.required("AZURE_AI_FOUNDRY_ENDPOINT"),
-                model=settings.required("AZURE_AI_FOUNDRY_MODEL"),
+                # AZURE_AI_ENDPOINT is the name the original agent-haymaker documents
+                endpoint=settings.first("AZURE_AI_FOUNDRY_ENDPOINT", "AZURE_AI_ENDPOINT"),
+                model=settings.required(
+                    "AZURE_AI_FOUNDRY_MODEL",
+                    "the name of the model deployment in your Foundry resource",
+                ),
                 api_key=settings.optional("AZURE_AI_FOUNDRY_API_KEY"),  # absent: Entra ID
             )
         for name, variable in (
@@ -106,7 +130,7 @@ class LLMConfig(BaseModel):
         except ValidationError as exc:
             error = exc.errors()[0]
             variable = settings.source.get(str(error["loc"][0]), str(error["loc"][0]))
-            raise LLMConfigError(f"{variable}: {error['msg']}") from None
+            raise LLMConfigError(f"{variable}: {error['msg']}", variable) from None
 
 
 _SOURCE = {
@@ -114,6 +138,7 @@ _SOURCE = {
     "OPENAI_BASE_URL": "endpoint",
     "AZURE_OPENAI_ENDPOINT": "endpoint",
     "AZURE_AI_FOUNDRY_ENDPOINT": "endpoint",
+    "AZURE_AI_ENDPOINT": "endpoint",
     "ANTHROPIC_MODEL": "model",
     "OPENAI_MODEL": "model",
     "AZURE_OPENAI_DEPLOYMENT": "model",
@@ -140,17 +165,26 @@ class _Settings:
         if value.startswith(KEY_VAULT_REFERENCE):
             raise LLMConfigError(
                 f"{name} is a Key Vault reference that did not resolve: set the secret in the "
-                "vault and check the app's identity can read it"
+                "vault and check the app's identity can read it",
+                name,
             )
         if name in _SOURCE:
             self.source[_SOURCE[name]] = name
         return value
 
-    def required(self, name: str) -> str:
+    def required(self, name: str, what: str | None = None) -> str:
         value = self.optional(name)
         if value is None:
-            raise LLMConfigError(f"{name} must be set for LLM_PROVIDER={self.chosen}")
+            raise LLMConfigError(
+                f"{name} must be set for LLM_PROVIDER={self.chosen}: add it to the app "
+                f"settings{f' ({what})' if what else ''}; see docs/llm.md",
+                name,
+            )
         return value
+
+    def first(self, name: str, alias: str) -> str:
+        """`name`, or else `alias` (another name for the same setting); an error names `name`."""
+        return self.optional(name) or self.optional(alias) or self.required(name)
 
     def provider(self) -> Provider:
         self.chosen = self._provider()
@@ -163,7 +197,9 @@ class _Settings:
                 return Provider(name)
             except ValueError:
                 allowed = ", ".join(p.value for p in Provider)
-                raise LLMConfigError(f"LLM_PROVIDER={name!r} is not one of {allowed}") from None
+                raise LLMConfigError(
+                    f"LLM_PROVIDER={name!r} is not one of {allowed}", "LLM_PROVIDER"
+                ) from None
         present = [
             provider
             for provider, marker in (
@@ -171,14 +207,24 @@ class _Settings:
                 (Provider.OPENAI, "OPENAI_API_KEY"),
                 (Provider.AZURE_OPENAI, "AZURE_OPENAI_ENDPOINT"),
                 (Provider.AZURE_AI_FOUNDRY, "AZURE_AI_FOUNDRY_ENDPOINT"),
+                (Provider.AZURE_AI_FOUNDRY, "AZURE_AI_ENDPOINT"),
             )
             if self.env.get(marker)
         ]
+        present = list(dict.fromkeys(present))
         if len(present) == 1:
             return present[0]
+        allowed = ", ".join(p.value for p in Provider)
         if not present:
-            raise LLMConfigError("LLM_PROVIDER is not set and no provider's settings are present")
+            raise LLMConfigError(
+                "LLM_PROVIDER is not set and no provider's settings are present: set "
+                f"LLM_PROVIDER ({allowed}) and that provider's settings, e.g. "
+                "LLM_PROVIDER=anthropic with ANTHROPIC_API_KEY; see docs/llm.md",
+                "LLM_PROVIDER",
+            )
         names = ", ".join(p.value for p in present)
         raise LLMConfigError(
-            f"LLM_PROVIDER is not set and settings for several providers are present ({names})"
+            f"LLM_PROVIDER is not set and settings for several providers are present ({names}): "
+            "set LLM_PROVIDER to the one to use",
+            "LLM_PROVIDER",
         )

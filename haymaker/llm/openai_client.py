@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from haymaker.llm.base import LLMError, LLMMessage, LLMResponse, LLMUsage, classify
+from haymaker.llm import openai_wire as wire
+from haymaker.llm.base import LLMError, LLMResponse, classify
 from haymaker.llm.config import LLMConfig, Provider
+from haymaker.llm.messages import AnyMessage
+from haymaker.llm.tools import ToolChoice, ToolSpec, check_tools
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 TokenProvider = Callable[[], Awaitable[str]]
@@ -56,36 +59,31 @@ class OpenAIChatClient:
 
     async def complete(
         self,
-        messages: Sequence[LLMMessage],
+        messages: Sequence[AnyMessage],
         *,
         system: str | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> LLMResponse:
         import openai
 
-        chat = [{"role": "system", "content": system}] if system else []
-        chat += [m.model_dump() for m in messages]
+        check_tools(tools, tool_choice)
+        # parameters left out are not sent at all: a plain call is what it always was
+        options: dict[str, Any] = {"tools": wire.tools_param(tools)} if tools else {}
+        if tool_choice is not None:
+            options["tool_choice"] = wire.tool_choice_param(tool_choice)
         try:
             completion = await self._client.chat.completions.create(
                 model=self.config.model,
-                messages=chat,
+                messages=wire.messages_param(messages, system),
                 max_tokens=max_tokens or self.config.max_tokens,
                 temperature=self.config.temperature,
+                **options,
             )
         except openai.APIError as exc:
             raise _typed(exc) from exc
-        choice = completion.choices[0]
-        usage = completion.usage
-        return LLMResponse(
-            content=choice.message.content or "",
-            model=completion.model,
-            usage=LLMUsage(
-                input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                output_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                calls=1,
-            ),
-            stop_reason=choice.finish_reason,
-        )
+        return wire.response(completion)
 
     async def close(self) -> None:
         await self._client.close()

@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
 
-from haymaker.keys import WORKLOAD_NAME_PATTERN
+from haymaker.keys import SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
 from haymaker.models import MAX_DURATION_HOURS, Model, Tags
 from haymaker.ncrontab import Schedule, time_zone
 
-SCHEDULE_ID_PATTERN = r"^sch-[a-f0-9]{10}$"
 CRON_PATTERN = r"^\s*\S+(\s+\S+){5}\s*$"
 ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$"
 MAX_ACTIVE_LIMIT = 100

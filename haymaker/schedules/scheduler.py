@@ -23,6 +23,7 @@ from haymaker.errors import (
     DeploymentExistsError,
     DeploymentNotFoundError,
     HaymakerError,
+    ScheduleNotFoundError,
 )
 from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
@@ -35,8 +36,8 @@ from haymaker.schedules.models import (
     ScheduleUpdate,
     slot_deployment_id,
 )
-from haymaker.schedules.store import ScheduleNotFoundError, ScheduleRecord, ScheduleStore
 from haymaker.store import Stores
+from haymaker.store.schedules import ScheduleRecord, ScheduleStore
 from haymaker.workloads.registry import WorkloadRegistry
 
 logger = logging.getLogger("haymaker.schedules")
@@ -57,21 +58,21 @@ class Scheduler:
     def __init__(
         self,
         stores: Stores,
-        schedules: ScheduleStore,
         registry: WorkloadRegistry,
         starter: Starter,
         *,
         clock: Clock = utc_now,
         grace: timedelta = DEFAULT_GRACE,
         concurrency: int = 16,
+        require_llm: Callable[[], object] | None = None,
     ) -> None:
         self.stores = stores
-        self.schedules = schedules
+        self.schedules: ScheduleStore = stores.schedules
         self.registry = registry
         self.starter = starter
         self.clock = clock
         self.grace = grace
-        self.lifecycle = Lifecycle(stores, registry, clock)
+        self.lifecycle = Lifecycle(stores, registry, clock, require_llm)
         self._limit = asyncio.Semaphore(concurrency)
 
     # -- managing schedules ------------------------------------------------------------------
@@ -80,7 +81,7 @@ class Scheduler:
         self.registry.manifest(spec.workload_name)  # an unknown workload is a 404
         now = self.clock()
         data = spec.model_dump()
-        data["workload_config"] = self.registry.validate_config(
+        data["workload_config"] = self.lifecycle.validated_config(
             spec.workload_name, spec.workload_config
         )
         state = ScheduleState(
@@ -96,7 +97,7 @@ class Scheduler:
         def change(record: ScheduleRecord) -> None:
             state = record.state
             if "workload_config" in changes:
-                changes["workload_config"] = self.registry.validate_config(
+                changes["workload_config"] = self.lifecycle.validated_config(
                     state.workload_name, patch.workload_config or {}
                 )
             for name, value in changes.items():

@@ -1,24 +1,30 @@
-"""Table Storage state: deployments, their logs and the resources their workloads created."""
+"""Table Storage state: every table the platform keeps, each behind its store."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
 from collections.abc import Callable
-from typing import TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
+from haymaker.models import DeploymentStatus
 from haymaker.settings import StorageSettings
-from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Page, Progress
+from haymaker.store.cursors import CursorStore
+from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Progress
 from haymaker.store.logs import LogStore
 from haymaker.store.optimistic import read_modify_write
-from haymaker.store.resources import ResourcePage, ResourceStore
-from haymaker.store.tables import Tables
+from haymaker.store.ratelimits import RateLimiter
+from haymaker.store.resources import ResourceStore
+from haymaker.store.tables import Page, Tables
+
+if TYPE_CHECKING:
+    from haymaker.store.schedules import ScheduleStore
 
 __all__ = [
     "DeploymentRecord",
     "Page",
     "Progress",
-    "ResourcePage",
     "Stores",
     "get_stores",
 ]
@@ -32,6 +38,15 @@ class Stores:
         self.deployments = DeploymentStore(tables)
         self.logs = LogStore(tables)
         self.resources = ResourceStore(tables)
+        self.ratelimits = RateLimiter(tables)
+        self.cursors = CursorStore(tables)
+
+    @cached_property
+    def schedules(self) -> ScheduleStore:
+        # Imported on first use: schedules bring NCRONTAB parsing, which steps never need.
+        from haymaker.store.schedules import ScheduleStore
+
+        return ScheduleStore(self.tables)
 
     async def mutate(
         self, deployment_id: str, change: Callable[[DeploymentRecord], T]
@@ -39,19 +54,27 @@ class Stores:
         """Read-modify-write a deployment under its ETag (see read_modify_write). `change`
         may queue log lines on the record."""
 
+        indexed: list[DeploymentStatus] = []
+
         async def write(record: DeploymentRecord) -> None:
             # Lines go first, at line numbers only this version of the entity hands out; they
             # become visible when the entity's log_count moves past them.
             await self.logs.write(deployment_id, record.new_logs)
+            if record.state.status != record.stored_status:
+                indexed.append(record.state.status)  # replace() moves the index row first
             await self.deployments.replace(record)
 
-        return await read_modify_write(
+        record, result = await read_modify_write(
             f"deployment {deployment_id}",
             lambda: self.deployments.get(deployment_id),
             change,
             write,
             DeploymentRecord.fingerprint,
         )
+        if indexed and indexed[-1] != record.state.status:
+            # A write that lost to another had already moved the index row.
+            await self.deployments.index.put(record.state)
+        return record, result
 
 
 _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[StorageSettings, Stores]] = (

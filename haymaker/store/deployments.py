@@ -1,12 +1,14 @@
 """The deployments table: one entity per deployment (PartitionKey = deployment id, RowKey =
-"state"), updated only with ETag preconditions."""
+"state"), updated only with ETag preconditions, and listed newest first through its index
+(haymaker.store.deployment_index)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core import MatchConditions
@@ -24,7 +26,8 @@ from haymaker.models import (
     LogLevel,
     Model,
 )
-from haymaker.store.tables import Tables, decode_continuation, encode_continuation
+from haymaker.store.deployment_index import DeploymentIndex, index_key
+from haymaker.store.tables import Page, Tables, first_page
 from haymaker.transitions import check_transition
 
 ROW_KEY = "state"
@@ -33,6 +36,11 @@ TABLE = "deployments"
 MAX_PROPERTY_CHARS = 32_000
 _JSON_PROPERTIES = ("config", "metadata", "tags", "progress")
 _TIME_PROPERTIES = ("created_at", "started_at", "stopped_at", "completed_at", "deadline")
+# An index row whose entity is missing may belong to a create still under way: it is only
+# dropped once it is older than this.
+ORPHAN_ROW_AGE = timedelta(minutes=10)
+# Point reads in flight at once while a listing page is filled.
+LIST_READS = 32
 
 
 class Progress(Model):
@@ -56,6 +64,8 @@ class DeploymentRecord:
     progress: Progress = field(default_factory=Progress)
     etag: str | None = None
     new_logs: list[LogEntry] = field(default_factory=list)
+    # The status as stored: the index row is rewritten only when a write changes it.
+    stored_status: DeploymentStatus | None = None
 
     @property
     def deployment_id(self) -> str:
@@ -128,35 +138,48 @@ def from_entity(entity: Any) -> DeploymentRecord:
         **{name: entity.get(name) for name in _TIME_PROPERTIES},
         **data,
     }
+    state = DeploymentState.model_validate(fields)
     return DeploymentRecord(
-        state=DeploymentState.model_validate(fields),
-        progress=progress,
-        etag=entity.metadata.get("etag"),
+        state=state, progress=progress, etag=entity.metadata.get("etag"), stored_status=state.status
     )
 
 
-@dataclass
-class Page:
-    items: list[DeploymentState]
-    continuation: str | None
+def _stored(record: DeploymentRecord, meta: dict[str, Any]) -> DeploymentRecord:
+    """`record` as it now is in the table."""
+    record.progress.log_count += len(record.new_logs)
+    record.new_logs = []
+    record.etag = meta.get("etag")
+    record.stored_status = record.state.status
+    return record
 
 
 class DeploymentStore:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
+        self.index = DeploymentIndex(tables)
+        self._indexed = False
+
+    async def _ensure_index(self) -> None:
+        """Index the deployments created before the index existed, once per table."""
+        if not await self.index.is_built():
+            await self.reindex()
+            await self.index.mark_built()
+        self._indexed = True
 
     async def create(self, record: DeploymentRecord) -> DeploymentRecord:
         table = await self._tables.get(TABLE)
+        await self.index.put(record.state)
         try:
             meta = await table.create_entity(to_entity(record))
         except ResourceExistsError:
+            # The row just written points at this (losing) request's creation time.
+            existing = await self.get(record.deployment_id)
+            if existing.state.created_at != record.state.created_at:
+                await self.index.drop(record.deployment_id, record.state.created_at)
             raise DeploymentExistsError(
                 f"deployment {record.deployment_id} already exists"
             ) from None
-        record.progress.log_count += len(record.new_logs)
-        record.new_logs = []
-        record.etag = meta.get("etag")
-        return record
+        return _stored(record, meta)
 
     async def get(self, deployment_id: str) -> DeploymentRecord:
         keys.deployment_id(deployment_id)
@@ -168,18 +191,18 @@ class DeploymentStore:
         return from_entity(entity)
 
     async def replace(self, record: DeploymentRecord) -> DeploymentRecord:
-        """Write `record` if nobody wrote since it was read; raises ResourceModifiedError if so."""
+        """Write `record` if nobody wrote since it was read; raises ResourceModifiedError if so.
+        A new status goes to the index row first."""
         table = await self._tables.get(TABLE)
+        if record.state.status != record.stored_status:
+            await self.index.put(record.state)
         meta = await table.update_entity(
             to_entity(record),
             mode=UpdateMode.REPLACE,
             etag=record.etag,
             match_condition=MatchConditions.IfNotModified,
         )
-        record.progress.log_count += len(record.new_logs)
-        record.new_logs = []
-        record.etag = meta.get("etag")
-        return record
+        return _stored(record, meta)
 
     async def delete(self, record: DeploymentRecord) -> None:
         table = await self._tables.get(TABLE)
@@ -189,6 +212,7 @@ class DeploymentStore:
             etag=record.etag,
             match_condition=MatchConditions.IfNotModified,
         )
+        await self.index.drop(record.deployment_id, record.state.created_at)
 
     async def probe(self) -> None:
         """One cheap round trip, for health checks: a point read of a key that never exists."""
@@ -196,27 +220,21 @@ class DeploymentStore:
         with contextlib.suppress(ResourceNotFoundError):
             await table.get_entity("health-probe", ROW_KEY)
 
-    async def finished_before(self, cutoff: datetime, *, limit: int) -> list[DeploymentState]:
-        """Up to `limit` completed or failed deployments that finished before `cutoff`."""
+    async def finished_before(
+        self, cutoff: datetime, *, limit: int, continuation: str | None = None
+    ) -> Page[DeploymentState]:
+        """A page of the completed or failed deployments that finished before `cutoff`."""
         table = await self._tables.get(TABLE)
-        query = table.query_entities(
+        return await first_page(
+            table,
             # The SDK substitutes @names between spaces: "(@x" or "@x)" would not be found.
             "RowKey eq @row and ( status eq @completed or status eq @failed )"
             " and completed_at lt @cutoff",
-            parameters={
-                "row": ROW_KEY,
-                "completed": "completed",
-                "failed": "failed",
-                "cutoff": cutoff,
-            },
-            results_per_page=min(limit, 1000),
+            {"row": ROW_KEY, "completed": "completed", "failed": "failed", "cutoff": cutoff},
+            lambda entity: from_entity(entity).state,
+            limit=min(limit, 1000),
+            continuation=continuation,
         )
-        found: list[DeploymentState] = []
-        async for entity in query:
-            found.append(from_entity(entity).state)
-            if len(found) >= limit:
-                break
-        return found
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """Deployments by status and by workload, reading two columns of each."""
@@ -239,24 +257,69 @@ class DeploymentStore:
         schedule_id: str | None = None,
         limit: int = 50,
         continuation: str | None = None,
-    ) -> Page:
-        clauses, parameters = ["RowKey eq @row"], {"row": ROW_KEY}
-        if schedule_id is not None:
-            clauses.append("schedule_id eq @schedule")
-            parameters["schedule"] = schedule_id
-        if workload is not None:
-            clauses.append("workload_name eq @workload")
-            parameters["workload"] = workload
+    ) -> Page[DeploymentState]:
+        """Newest first. A page may hold fewer than `limit` items (rows whose deployment
+        no longer matches are skipped) and still have a continuation."""
         if status is not None:
-            clauses.append("status eq @status")
-            parameters["status"] = DeploymentStatus(status).value
+            status = DeploymentStatus(status)
+        if not self._indexed:
+            await self._ensure_index()
+        rows = await self.index.page(
+            workload=workload,
+            status=status,
+            schedule_id=schedule_id,
+            limit=limit,
+            continuation=continuation,
+        )
+        gate = asyncio.Semaphore(LIST_READS)
+
+        async def read(row: dict[str, Any]) -> DeploymentState | None:
+            async with gate:
+                return await self._checked(row, status)
+
+        states = await asyncio.gather(*(read(row) for row in rows.items))
+        items = [state for state in states if state is not None]
+        return Page(items=items, continuation=rows.continuation)
+
+    async def _checked(
+        self, row: dict[str, Any], status: DeploymentStatus | None
+    ) -> DeploymentState | None:
+        """The deployment an index row points at, if it still matches; stale rows are
+        repaired (status) or dropped (no such deployment any more)."""
+        try:
+            state = (await self.get(row["deployment_id"])).state
+        except DeploymentNotFoundError:
+            # Storage's own clock, as the row's age is a fact about storage.
+            if datetime.now(UTC) - row["written_at"] > ORPHAN_ROW_AGE:
+                await self.index.drop_key(row["RowKey"])
+            return None
+        if index_key(state.deployment_id, state.created_at) != row["RowKey"]:
+            await self.index.drop_key(row["RowKey"])  # a create that lost to another
+            return None
+        if state.status != row["status"]:
+            await self.index.put(state)
+        return state if status is None or state.status == status else None
+
+    async def reindex(self) -> int:
+        """Write the index row of every deployment (those created before the index existed,
+        or after a lost write); returns how many. Idempotent."""
         table = await self._tables.get(TABLE)
-        pages = table.query_entities(
-            " and ".join(clauses), parameters=parameters, results_per_page=limit
-        ).by_page(continuation_token=decode_continuation(continuation))
-        items: list[DeploymentState] = []
-        async for page in pages:
-            async for entity in page:
-                items.append(from_entity(entity).state)
-            break
-        return Page(items=items, continuation=encode_continuation(pages.continuation_token))
+        count = 0
+        query = table.query_entities(
+            "RowKey eq @row",
+            parameters={"row": ROW_KEY},
+            select=["PartitionKey", "workload_name", "status", "created_at", "schedule_id"],
+        )
+        async for entity in query:
+            state = DeploymentState.model_validate(
+                {
+                    "deployment_id": entity["PartitionKey"],
+                    "workload_name": entity["workload_name"],
+                    "status": entity["status"],
+                    "created_at": entity["created_at"],
+                    "schedule_id": entity.get("schedule_id"),
+                }
+            )
+            await self.index.put(state)
+            count += 1
+        return count

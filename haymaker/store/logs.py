@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from haymaker import keys
 from haymaker.models import LogEntry
-from haymaker.store.tables import Tables, delete_rows, upsert_rows
+from haymaker.store.tables import Tables, delete_partition, upsert_rows
 
 TABLE = "logs"
 MAX_MESSAGE_CHARS = 8_000
@@ -81,12 +81,4 @@ class LogStore:
 
     async def delete_all(self, deployment_id: str) -> int:
         keys.deployment_id(deployment_id)
-        table = await self._tables.get(TABLE)
-        rows = [
-            entity["RowKey"]
-            async for entity in table.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": deployment_id}, select=["RowKey"]
-            )
-        ]
-        await delete_rows(table, deployment_id, rows)
-        return len(rows)
+        return await delete_partition(await self._tables.get(TABLE), deployment_id)

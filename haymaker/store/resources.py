@@ -4,25 +4,24 @@ id, RowKey = `kind:name`), so cleanup knows what to delete even after a crash.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import Any
 
 from haymaker import keys
 from haymaker.models import Resource
 from haymaker.store.tables import (
+    Page,
     Tables,
-    decode_continuation,
+    delete_partition,
     delete_rows,
-    encode_continuation,
+    first_page,
     upsert_rows,
 )
 
 TABLE = "resources"
 
 
-@dataclass
-class ResourcePage:
-    items: list[Resource]
-    continuation: str | None
+def _resource(entity: Any) -> Resource:
+    return Resource(kind=entity["kind"], name=entity["name"], data=json.loads(entity["data"]))
 
 
 class ResourceStore:
@@ -48,22 +47,17 @@ class ResourceStore:
 
     async def page(
         self, deployment_id: str, *, limit: int = 100, continuation: str | None = None
-    ) -> ResourcePage:
+    ) -> Page[Resource]:
         keys.deployment_id(deployment_id)
         table = await self._tables.get(TABLE)
-        pages = table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": deployment_id}, results_per_page=limit
-        ).by_page(continuation_token=decode_continuation(continuation))
-        items: list[Resource] = []
-        async for page in pages:
-            async for entity in page:
-                items.append(
-                    Resource(
-                        kind=entity["kind"], name=entity["name"], data=json.loads(entity["data"])
-                    )
-                )
-            break
-        return ResourcePage(items=items, continuation=encode_continuation(pages.continuation_token))
+        return await first_page(
+            table,
+            "PartitionKey eq @pk",
+            {"pk": deployment_id},
+            _resource,
+            limit=limit,
+            continuation=continuation,
+        )
 
     async def count(self, deployment_id: str) -> int:
         keys.deployment_id(deployment_id)
@@ -76,13 +70,7 @@ class ResourceStore:
     async def delete_all(self, deployment_id: str) -> int:
         """Drop every resource record of a deployment (not the resources themselves)."""
         keys.deployment_id(deployment_id)
-        table = await self._tables.get(TABLE)
-        query = table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": deployment_id}, select=["RowKey"]
-        )
-        rows = [entity["RowKey"] async for entity in query]
-        await delete_rows(table, deployment_id, rows)
-        return len(rows)
+        return await delete_partition(await self._tables.get(TABLE), deployment_id)
 
     async def delete(self, deployment_id: str, resources: list[Resource]) -> None:
         keys.deployment_id(deployment_id)

@@ -8,7 +8,9 @@ import binascii
 import contextlib
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableTransactionError, UpdateMode
@@ -16,6 +18,8 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from haymaker.errors import BadRequestError, ValidationFailedError
 from haymaker.settings import StorageSettings
+
+T = TypeVar("T")
 
 
 def _service_client(settings: StorageSettings) -> TableServiceClient:
@@ -93,6 +97,47 @@ async def delete_rows(table: TableClient, partition: str, row_keys: list[str]) -
                 raise
             for row in chunk:  # delete_entity ignores a missing row
                 await table.delete_entity(partition, row)
+
+
+async def delete_partition(table: TableClient, partition: str) -> int:
+    """Delete every row of `partition` (scan the keys, then delete in batches); returns how
+    many. Safe to repeat after an interruption."""
+    rows = [
+        entity["RowKey"]
+        async for entity in table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"]
+        )
+    ]
+    await delete_rows(table, partition, rows)
+    return len(rows)
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a listing; pass `continuation` back for the next (None: the last page)."""
+
+    items: list[T]
+    continuation: str | None
+
+
+async def first_page(
+    table: TableClient,
+    query: str,
+    parameters: dict[str, Any],
+    convert: Callable[[Any], T],
+    *,
+    limit: int,
+    continuation: str | None = None,
+) -> Page[T]:
+    """The page of `query` that starts at `continuation` (a token this module issued)."""
+    pages = table.query_entities(query, parameters=parameters, results_per_page=limit).by_page(
+        continuation_token=decode_continuation(continuation)
+    )
+    items: list[T] = []
+    async for page in pages:
+        items = [convert(entity) async for entity in page]
+        break
+    return Page(items=items, continuation=encode_continuation(pages.continuation_token))
 
 
 def encode_continuation(token: dict[str, str] | None) -> str | None:

@@ -109,6 +109,12 @@ class Workload(ABC):
     def check_config(cls, config: dict[str, Any]) -> None:
         """Checks the schema cannot express (one key against another); raise ConfigError."""
 
+    @classmethod
+    def needs_llm(cls, config: dict[str, Any]) -> bool:
+        """Whether a deployment with this (validated) config calls a model: a deploy is
+        refused when none is configured. The default follows an `enable_llm` key."""
+        return bool(config.get("enable_llm"))
+
     @property
     def name(self) -> str:
         return self.manifest().name

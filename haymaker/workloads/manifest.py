@@ -104,6 +104,8 @@ class FieldSpec(BaseModel):
     def field(self) -> tuple[Any, Any]:
         if self.required:
             return (self.annotation(), Field(description=self.description))
+        if self.default is None:  # optional: absent is null, and the workload decides
+            return (self.annotation() | None, Field(default=None, description=self.description))
         return (self.annotation(), Field(default=self.default, description=self.description))
 
 

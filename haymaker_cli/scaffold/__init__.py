@@ -30,6 +30,8 @@ _PLATFORM_PACKAGES = {
     "haymaker_testing",
     "devhost",
     "api",
+    "timers",
+    "runs",
     "activities",
     "orchestrators",
     "function_app",

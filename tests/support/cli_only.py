@@ -28,6 +28,8 @@ OWN_MODULES = {
     "haymaker_testing",
     "devhost",
     "api",
+    "timers",
+    "runs",
     "activities",
     "orchestrators",
     "function_app",

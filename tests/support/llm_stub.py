@@ -1,5 +1,6 @@
 """A small loopback HTTP server that answers like the Anthropic and OpenAI APIs, so tests run
-the real SDKs end to end: it records every request and can be scripted with failures."""
+the real SDKs end to end: it records every request and can be scripted with failures or with
+exact response bodies (tests/support/llm_replies.py builds those in each API's real format)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from haymaker.llm import LLMConfig, Provider
+
+STUB_KEY = "sk-test-do-not-leak-4242"  # the API key stub_config() gives every client
+
 
 @dataclass
 class Reply:
@@ -20,6 +25,7 @@ class Reply:
     text: str | None = None  # None: the default responder decides
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None  # the exact JSON to answer with, instead of the above
 
 
 @dataclass
@@ -96,6 +102,8 @@ class LLMStub:
         self.server.server_close()
 
     def payload(self, request: Recorded, reply: Reply) -> dict[str, Any]:
+        if reply.body is not None:
+            return reply.body
         anthropic = request.path.endswith("/messages")
         if reply.status >= 400:
             message = f"stub error {reply.status}"
@@ -131,3 +139,21 @@ class LLMStub:
             ],
             "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
         }
+
+
+def stub_config(stub: LLMStub, provider: Provider, **fields: Any) -> LLMConfig:
+    """Settings that point `provider`'s client at `stub` (quick retries, short timeout)."""
+    defaults: dict[str, Any] = {
+        Provider.ANTHROPIC: {"model": "claude-test", "endpoint": stub.url},
+        Provider.OPENAI: {"model": "gpt-test", "endpoint": f"{stub.url}/v1"},
+        Provider.AZURE_OPENAI: {
+            "model": "my-deployment",
+            "endpoint": stub.url,
+            "api_version": "2024-10-21",
+        },
+        Provider.AZURE_AI_FOUNDRY: {"model": "foundry-model", "endpoint": stub.url},
+    }[provider]
+    return LLMConfig(
+        provider=provider,
+        **{"api_key": STUB_KEY, "max_retries": 2, "timeout": 5, **defaults, **fields},
+    )

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import random
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -27,6 +28,10 @@ class RecoveredItem(BaseModel):
     data: str = Field(min_length=1, max_length=2000)
 
 
+def goal(config: dict[str, Any]) -> str:
+    return config.get("goal") or f"Collect {config['item_count']} data items"
+
+
 class DataCollectorWorkload(Workload):
     external_resources = False  # its items are records in the platform's own table
 
@@ -40,14 +45,14 @@ class DataCollectorWorkload(Workload):
         raise ValueError(f"data-collector has no phase {ctx.phase!r}")
 
     def _initialize(self, ctx: StepContext) -> StepResult:
-        ctx.log(f"Goal: {ctx.config['goal']}")
+        ctx.log(f"Goal: {goal(ctx.config)}")
         ctx.log(f"Target: {ctx.config['item_count']} items")
         if ctx.config["enable_llm"]:
             ctx.log("LLM assistance enabled: failed items go to the LLM for recovery")
         ctx.log("Initialization complete")
         return StepResult(
             metadata={
-                "goal": ctx.config["goal"],
+                "goal": goal(ctx.config),
                 "item_count": ctx.config["item_count"],
                 "items_collected": 0,
                 "items_failed": 0,
@@ -123,7 +128,7 @@ class DataCollectorWorkload(Workload):
 
         prompt = (
             f"Error collecting item {index}: {failure}\n"
-            f"Goal: {ctx.config['goal']}\n"
+            f"Goal: {goal(ctx.config)}\n"
             "Should I skip this item or recover it? Reply SKIP, or reply with only a JSON object "
             'like {"data": "<recovered value>"}.'
         )
@@ -153,7 +158,7 @@ class DataCollectorWorkload(Workload):
             from haymaker.llm import LLMMessage
 
             question = (
-                f"Goal: {ctx.config['goal']}\nItems collected: {collected}\nTarget: {target}\n"
+                f"Goal: {goal(ctx.config)}\nItems collected: {collected}\nTarget: {target}\n"
                 f"Items recovered with your help: {ctx.metadata.get('items_recovered', 0)}\n"
                 "Was the goal achieved? Answer in one sentence."
             )

@@ -13,7 +13,6 @@ row, never a missing one; a tick checks each row against the entity and drops st
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,11 +22,11 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from haymaker import keys
-from haymaker.errors import BadRequestError, ConflictError, NotFoundError
-from haymaker.schedules.models import SCHEDULE_ID_PATTERN, ScheduleState
+from haymaker.errors import ConflictError, ScheduleNotFoundError
+from haymaker.keys import schedule_id
+from haymaker.schedules.models import ScheduleState
 from haymaker.store.optimistic import read_modify_write
-from haymaker.store.tables import Tables, decode_continuation, encode_continuation
+from haymaker.store.tables import Page, Tables, first_page
 
 TABLE = "schedules"
 INDEX_TABLE = "scheduleindex"
@@ -37,17 +36,6 @@ _JSON = ("workload_config", "tags", "active_runs", "recent_runs")
 _TIMES = ("created_at", "updated_at", "last_slot", "next_slot")
 
 T = TypeVar("T")
-
-
-class ScheduleNotFoundError(NotFoundError):
-    title = "Schedule not found"
-
-
-def schedule_id(value: str) -> str:
-    keys.table_key(value, "schedule id")
-    if not re.fullmatch(SCHEDULE_ID_PATTERN, value):
-        raise BadRequestError("schedule id must look like sch-0123456789")
-    return value
 
 
 def index_key(slot: datetime, schedule: str) -> str:
@@ -85,12 +73,6 @@ def _from_entity(entity: Any) -> ScheduleRecord:
             data[name] = json.loads(data[name])
     data["schedule_id"] = entity["PartitionKey"]
     return ScheduleRecord(ScheduleState.model_validate(data), entity.metadata.get("etag"))
-
-
-@dataclass
-class SchedulePage:
-    items: list[ScheduleState]
-    continuation: str | None
 
 
 class ScheduleStore:
@@ -160,7 +142,7 @@ class ScheduleStore:
         enabled: bool | None = None,
         limit: int = 50,
         continuation: str | None = None,
-    ) -> SchedulePage:
+    ) -> Page[ScheduleState]:
         clauses, parameters = ["RowKey eq @row"], {"row": ROW_KEY}
         if workload is not None:
             clauses.append("workload_name eq @workload")
@@ -169,15 +151,14 @@ class ScheduleStore:
             clauses.append("enabled eq @enabled")
             parameters["enabled"] = enabled
         table = await self._tables.get(TABLE)
-        pages = table.query_entities(
-            " and ".join(clauses), parameters=parameters, results_per_page=limit
-        ).by_page(continuation_token=decode_continuation(continuation))
-        items: list[ScheduleState] = []
-        async for page in pages:
-            async for entity in page:
-                items.append(_from_entity(entity).state)
-            break
-        return SchedulePage(items, encode_continuation(pages.continuation_token))
+        return await first_page(
+            table,
+            " and ".join(clauses),
+            parameters,
+            lambda entity: _from_entity(entity).state,
+            limit=limit,
+            continuation=continuation,
+        )
 
     async def counts(self) -> dict[str, int]:
         table = await self._tables.get(TABLE)

@@ -8,10 +8,7 @@ from datetime import timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.orchestration import purge_orchestration
-from haymaker.retention import Retention
-from haymaker.runtime import get_runtime
-from haymaker.store.ratelimits import RateLimiter
+from runs.services import retention_for
 
 logger = logging.getLogger("haymaker.retention")
 
@@ -21,14 +18,12 @@ bp = df.Blueprint()
 @bp.timer_trigger(schedule="0 17 * * * *", arg_name="timer", run_on_startup=False)
 @bp.durable_client_input(client_name="client")
 async def retention_sweep(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    from haymaker.runtime import get_runtime
+
     runtime = get_runtime()
     days, batch = runtime.settings.retention_days, runtime.settings.retention_batch
-    stores = runtime.stores()
-    retention = Retention(
-        stores, runtime.registry, lambda i: purge_orchestration(client, i), clock=runtime.clock
-    )
-    report = await retention.sweep(days, batch)
-    stale = await RateLimiter(stores.tables).forget_before(runtime.clock() - timedelta(hours=1))
+    report = await retention_for(client).sweep(days, batch)
+    stale = await runtime.stores().ratelimits.forget_before(runtime.clock() - timedelta(hours=1))
     logger.info(
         "retention sweep: purged %d deployments finished over %s days ago, kept %d",
         len(report.purged),

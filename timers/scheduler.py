@@ -6,7 +6,7 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.schedules import scheduler_for
+from runs.services import scheduler_for
 
 logger = logging.getLogger("haymaker.schedules")
 

@@ -1,20 +1,25 @@
-"""How the API makes an orchestration act on a desired state it just wrote: ring the doorbell
-of the live run, or start a new run when none is live."""
+"""How the app makes an orchestration act on a desired state it just wrote: ring the doorbell
+of the live run, or start a new run when none is live; and drop a finished run's history."""
+
+from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+from typing import TYPE_CHECKING
 
-import azure.durable_functions as df
 from azure.durable_functions.models.OrchestrationRuntimeStatus import (
     OrchestrationRuntimeStatus as Runtime,
 )
 
-from haymaker.contracts import ORCHESTRATOR, RunInput
 from haymaker.errors import ServiceUnavailableError
-from haymaker.store import DeploymentRecord
 
-logger = logging.getLogger("haymaker.api")
+if TYPE_CHECKING:
+    import azure.durable_functions as df
+
+    from haymaker.store import DeploymentRecord
+
+logger = logging.getLogger("haymaker.runs")
 
 LIVE = frozenset({Runtime.Running, Runtime.Pending, Runtime.ContinuedAsNew, Runtime.Suspended})
 # A run that just finished the deployment may take a moment to end; a new run waits for it.
@@ -23,6 +28,8 @@ END_POLL_SECONDS = 0.25
 
 
 async def start_run(client: df.DurableOrchestrationClient, deployment_id: str) -> None:
+    from haymaker.contracts import ORCHESTRATOR, RunInput
+
     run = RunInput(deployment_id=deployment_id, run_id=secrets.token_hex(4))
     await client.start_new(ORCHESTRATOR, instance_id=deployment_id, client_input=run.to_payload())
 
