@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from haymaker.approval_flow import ApprovalFlow, end_wait
 from haymaker.clock import Clock
 from haymaker.contracts import CleanupProgress, CleanupRequest
 from haymaker.models import CleanupReport, DeploymentStatus, Resource
@@ -63,6 +64,7 @@ class Cleanup:
         self.stores = stores
         self.registry = registry
         self.clock = clock
+        self.approvals = ApprovalFlow(stores, clock)
 
     async def run(self, request: CleanupRequest) -> CleanupProgress:
         record = await self._begin(request)
@@ -86,11 +88,14 @@ class Cleanup:
         resource records there were."""
         first_batch = request.report is None
         at_start = await self.stores.resources.count(request.deployment_id) if first_batch else None
+        if first_batch:
+            await self.approvals.cancel(await self.stores.deployments.get(request.deployment_id))
         now = self.clock()
 
         def begin(record: DeploymentRecord) -> None:
             if record.state.desired_status != S.CLEANING_UP or record.state.status == S.CLEANING_UP:
                 return
+            end_wait(record, now)
             record.move_to(S.CLEANING_UP, now)
             record.state.phase = "cleanup"
             record.progress.wake_event = None

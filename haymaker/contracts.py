@@ -50,6 +50,8 @@ class DeploymentView(Contract):
     wake_event: str | None = None
     error: str | None = None
     resume_at: datetime | None = None  # the workload asked for its next step not before this
+    approval_key: str | None = None  # waiting for this decision
+    approval_expires_at: datetime | None = None  # when it times out
 
 
 class ReconcileRequest(Contract):

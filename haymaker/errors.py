@@ -60,6 +60,10 @@ class ScheduleNotFoundError(NotFoundError):
     title = "Schedule not found"
 
 
+class ApprovalNotFoundError(NotFoundError):
+    title = "Approval not found"
+
+
 class ConflictError(HaymakerError):
     status = 409
     title = "Conflict"

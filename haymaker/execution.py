@@ -8,6 +8,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from haymaker import budgets
+from haymaker.approval_flow import (
+    ApprovalFlow,
+    apply_decision,
+    budget_request,
+    end_wait,
+    start_waiting,
+)
+from haymaker.approvals import Approval, ApprovalStatus
+from haymaker.budgets import BudgetExhaustedError, Usage
 from haymaker.cleanup import Cleanup
 from haymaker.clock import Clock, utc_now
 from haymaker.contracts import (
@@ -18,8 +28,9 @@ from haymaker.contracts import (
     ReconcileRequest,
     StepRequest,
 )
-from haymaker.errors import ConfigError
-from haymaker.llm.base import LLMClient, LLMError, LLMUsage
+from haymaker.errors import ConfigError, ConflictError
+from haymaker.llm.base import LLMClient, LLMError
+from haymaker.llm.prices import PriceTable
 from haymaker.models import DeploymentStatus, LogLevel
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
@@ -44,18 +55,20 @@ def apply_step(
     result: StepResult,
     now: datetime,
     wake_event: str | None = None,
+    approval: Approval | None = None,
 ) -> None:
     """Record a finished step on its deployment: its logs, its metadata merged over the old,
-    its LLM usage added up, and the cursor of the next step or the move to the next phase."""
+    its usage added up, the decisions it saw dropped, the approval it asks for awaited, and
+    the cursor of the next step or the move to the next phase."""
     for level, message in ctx.logs:
         record.log(message, now, level)
     record.state.metadata.update(result.metadata)
+    record.state.usage = record.state.usage.plus(ctx.llm_usage or Usage()).add_step()
+    record.progress.decisions = {}
     record.progress.resume_at = result.resume_at
-    record.progress.wake_event = wake_event if result.resume_at else None
-    if ctx.llm_usage:
-        spent = LLMUsage.model_validate(record.state.metadata.get("llm_usage") or {})
-        total = spent.add(LLMUsage.model_validate(ctx.llm_usage))
-        record.state.metadata["llm_usage"] = total.model_dump()
+    record.progress.wake_event = wake_event if result.resume_at or approval else None
+    if approval is not None:
+        start_waiting(record, approval, now)
     record.progress.step += 1
     if not result.phase_complete:
         record.progress.cursor = result.cursor
@@ -80,17 +93,26 @@ class Executor:
         registry: WorkloadRegistry,
         clock: Clock = utc_now,
         llm: Callable[[], LLMClient] | None = None,
+        *,
+        prices: PriceTable | None = None,
+        budget_wait: timedelta = timedelta(hours=24),
     ) -> None:
         self.stores = stores
         self.registry = registry
         self.clock = clock
         self.llm = llm  # None: steps that ask for a model fail with a clear error
+        self.prices = prices  # None: every model's cost is unknown
+        self.budget_wait = budget_wait  # how long an exhausted budget waits for a raise
+        self.approvals = ApprovalFlow(stores, clock)
 
     async def reconcile(self, request: ReconcileRequest) -> DeploymentView:
+        settled = await self._settled_approval(request.deployment_id)
         now = self.clock()
 
         def change(record: DeploymentRecord) -> None:
             state = record.state
+            if settled is not None:
+                apply_decision(record, settled, now)
             if state.status == S.PENDING and state.desired_status in (S.RUNNING, S.STOPPED):
                 phases = self.registry.manifest(state.workload_name).phases
                 record.move_to(S.RUNNING, now)
@@ -107,18 +129,30 @@ class Executor:
                 state.stopped_at = None
                 record.log(f"Resumed at step {record.progress.step} (phase {state.phase})", now)
             pausing = record.progress.resume_at is not None and record.progress.resume_at > now
-            idle = state.status == S.STOPPED or (state.status == S.RUNNING and pausing)
+            waiting = state.awaiting_approval is not None
+            idle = state.status == S.STOPPED or (state.status == S.RUNNING and (pausing or waiting))
             record.progress.wake_event = request.wake_event if idle else None
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
         return view_of(record)
 
+    async def _settled_approval(self, deployment_id: str) -> Approval | None:
+        """The approval the deployment waits for, once decided (or timed out)."""
+        record = await self.stores.deployments.get(deployment_id)
+        pending = record.state.awaiting_approval
+        if pending is None:
+            return None
+        return await self.approvals.settled_or_expired(deployment_id, pending.key)
+
     async def run_step(self, request: StepRequest) -> DeploymentView:
         record = await self.stores.deployments.get(request.deployment_id)
         state = record.state
         runnable = state.status == S.RUNNING and state.desired_status == S.RUNNING
-        if record.progress.step != request.step or not runnable:
-            return view_of(record)  # done by an earlier run of this step, or told to stop
+        if record.progress.step != request.step or not runnable or state.awaiting_approval:
+            return view_of(record)  # done by an earlier run, told to stop, or waiting
+        exhaustion = budgets.exhausted(state.budget, state.usage, state.started_at, self.clock())
+        if exhaustion is not None:
+            return await self._ask_for_budget(request, record, exhaustion)
         workload = self.registry.create(state.workload_name)
         set_phase(workload.phases[record.progress.phase_index])
         try:
@@ -131,6 +165,8 @@ class Executor:
         ctx = self._step_context(record, workload, config)
         try:
             result = await workload.run_step(ctx)
+        except BudgetExhaustedError as exc:
+            return await self._ran_out_mid_step(request, ctx, str(exc))
         except (WorkloadError, LLMError) as exc:
             if isinstance(exc, LLMError) and exc.retryable:
                 logger.warning(
@@ -140,7 +176,86 @@ class Executor:
             logger.error("step %d failed the deployment: %s", request.step, exc)
             # What the step logged before it gave up explains the failure: keep it.
             return await self._fail(request.deployment_id, str(exc), step_logs=ctx.logs)
-        return await self._record_step(request, workload.phases, ctx, result)
+        approval = None
+        if result.approval is not None:
+            asked = Approval.requested(
+                request.deployment_id, result.approval, request.step, self.clock()
+            )
+            approval = await self._ask(asked)
+        return await self._record_step(request, workload.phases, ctx, result, approval)
+
+    async def _ask(self, approval: Approval) -> Approval:
+        try:
+            return await self.stores.approvals.ask(approval)
+        except ConflictError as exc:
+            raise WorkloadError(exc.detail) from None
+
+    async def _ask_for_budget(
+        self, request: StepRequest, record: DeploymentRecord, exhaustion: budgets.Exhaustion
+    ) -> DeploymentView:
+        """Pause on an approval that may raise the budget, before the step runs."""
+        asked = record.progress.budget_asks + 1
+        approval = await self._ask(
+            Approval.requested(
+                request.deployment_id,
+                budget_request(exhaustion, asked, self.budget_wait),
+                request.step,
+                self.clock(),
+                budget=True,
+            )
+        )
+        now = self.clock()
+
+        def change(record: DeploymentRecord) -> None:
+            if record.progress.step != request.step or record.state.awaiting_approval:
+                return
+            record.progress.budget_asks = asked
+            record.progress.wake_event = request.wake_event
+            record.state.metadata["budget_exhausted"] = exhaustion.describe()
+            start_waiting(record, approval, now)
+
+        record, _ = await self.stores.mutate(request.deployment_id, change)
+        return await self._caught_up(request.deployment_id, record, approval)
+
+    async def _ran_out_mid_step(
+        self, request: StepRequest, ctx: StepContext, why: str
+    ) -> DeploymentView:
+        """A model call would have gone past the budget: count what the step's calls used
+        (they were paid for), forget the rest of the step, and ask for a raise."""
+        now = self.clock()
+
+        def change(record: DeploymentRecord) -> None:
+            if record.progress.step == request.step and ctx.llm_usage is not None:
+                record.state.usage = record.state.usage.plus(ctx.llm_usage)
+                record.log(
+                    f"Step {request.step} stopped: {why}; it runs again once raised",
+                    now,
+                    "warning",
+                )
+
+        record, _ = await self.stores.mutate(request.deployment_id, change)
+        state = record.state
+        exhaustion = budgets.exhausted(state.budget, state.usage, state.started_at, now)
+        if exhaustion is None:  # the call would have passed the limit, not reached it
+            tokens = float(state.usage.llm_tokens)
+            exhaustion = budgets.Exhaustion("max_llm_tokens", tokens, tokens)
+        return await self._ask_for_budget(request, record, exhaustion)
+
+    async def _caught_up(
+        self, deployment_id: str, record: DeploymentRecord, approval: Approval
+    ) -> DeploymentView:
+        """A decision that landed while the request was being recorded rang no doorbell
+        (none was named yet): take it now instead of waiting for it."""
+        if record.state.awaiting_approval is None or approval.status is not ApprovalStatus.PENDING:
+            return view_of(record)
+        settled = await self.approvals.settled_or_expired(deployment_id, approval.key)
+        if settled is None:
+            return view_of(record)
+        now = self.clock()
+        record, _ = await self.stores.mutate(
+            deployment_id, lambda current: apply_decision(current, settled, now)
+        )
+        return view_of(record)
 
     def _step_context(
         self, record: DeploymentRecord, workload: Workload, config: dict[str, Any]
@@ -153,10 +268,18 @@ class Executor:
             metadata=dict(record.state.metadata),
             now=self.clock(),
             llm_factory=self.llm,
+            decisions=dict(record.progress.decisions),
+            llm_allowance=budgets.allowance(record.state.budget, record.state.usage),
+            prices=self.prices,
         )
 
     async def _record_step(
-        self, request: StepRequest, phases: list[str], ctx: StepContext, result: StepResult
+        self,
+        request: StepRequest,
+        phases: list[str],
+        ctx: StepContext,
+        result: StepResult,
+        approval: Approval | None,
     ) -> DeploymentView:
         # Resources are keyed by name, so a re-run step rewrites rather than duplicates them.
         await self.stores.resources.put(request.deployment_id, ctx.resources)
@@ -164,12 +287,14 @@ class Executor:
 
         def change(record: DeploymentRecord) -> None:
             if record.progress.step == request.step:
-                apply_step(record, phases, ctx, result, done_at, request.wake_event)
+                apply_step(record, phases, ctx, result, done_at, request.wake_event, approval)
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
         logger.info(
             "step %d done: %s, phase %s", request.step, record.state.status, record.state.phase
         )
+        if approval is not None:
+            return await self._caught_up(request.deployment_id, record, approval)
         return view_of(record)
 
     async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
@@ -184,12 +309,14 @@ class Executor:
     async def finish(
         self, request: FinishRequest, step_logs: Sequence[tuple[LogLevel, str]] = ()
     ) -> DeploymentView:
+        await self.approvals.cancel(await self.stores.deployments.get(request.deployment_id))
         now = self.clock()
 
         def change(record: DeploymentRecord) -> None:
             state = record.state
             if state.is_terminal:
                 return
+            end_wait(record, now)
             if request.outcome == "expired":
                 record.move_to(S.COMPLETED, now)
                 state.phase = "expired"

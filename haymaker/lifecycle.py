@@ -8,13 +8,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from haymaker.budgets import Budget
 from haymaker.clock import Clock, utc_now
-from haymaker.errors import LLMNotConfiguredError
+from haymaker.errors import LLMNotConfiguredError, ValidationFailedError
 from haymaker.keys import new_deployment_id
+from haymaker.llm.prices import Price
 from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus, Resource
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.transitions import Command, desired_after
 from haymaker.workloads.registry import WorkloadRegistry
+
+
+@dataclass(frozen=True)
+class DeployPolicy:
+    """What the platform's settings require of a new deployment."""
+
+    # Raises LLMConfigError when no model is configured (None: one always is).
+    require_llm: Callable[[], object] | None = None
+    # Limits for deployments that set none.
+    default_budget: Budget | None = None
+    # The configured model's price; None as the function: prices are not checked.
+    model_price: Callable[[], Price | None] | None = None
 
 
 @dataclass
@@ -36,30 +50,54 @@ class Lifecycle:
         stores: Stores,
         registry: WorkloadRegistry,
         clock: Clock = utc_now,
-        require_llm: Callable[[], object] | None = None,
+        policy: DeployPolicy | None = None,
     ) -> None:
         self.stores = stores
         self.registry = registry
         self.clock = clock
-        # Raises LLMConfigError when no model is configured (None: one always is).
-        self.require_llm = require_llm
+        self.policy = policy or DeployPolicy()
 
     def validated_config(self, workload: str, config: dict[str, Any] | None) -> dict[str, Any]:
         """The workload's checks of `config`; and a config that makes it call a model is
         refused (422, naming the missing setting) while no model is configured."""
         validated = self.registry.validate_config(workload, config)
-        if self.require_llm is not None and self.registry.workload_class(workload).needs_llm(
-            validated
-        ):
+        require_llm = self.policy.require_llm
+        if require_llm is not None and self._needs_llm(workload, validated):
             from haymaker.llm import LLMConfigError
 
             try:
-                self.require_llm()
+                require_llm()
             except LLMConfigError as exc:
                 raise LLMNotConfiguredError(
                     f"{workload} with this config calls an LLM, and none is configured: {exc}"
                 ) from None
         return validated
+
+    def _needs_llm(self, workload: str, config: dict[str, Any]) -> bool:
+        return self.registry.workload_class(workload).needs_llm(config)
+
+    def budget_for(
+        self, workload: str, config: dict[str, Any], budget: Budget | None
+    ) -> Budget | None:
+        """The deployment's budget: its own limits over the platform's defaults. A cost
+        limit on a model with no price is refused (422): its cost could not be measured."""
+        chosen = (budget or Budget()).over(self.policy.default_budget)
+        if not chosen.limits():
+            return None
+        model_price = self.policy.model_price
+        if (
+            chosen.max_cost_usd is not None
+            and model_price is not None
+            and self._needs_llm(workload, config)
+            and model_price() is None
+        ):
+            raise ValidationFailedError(
+                "budget.max_cost_usd needs the model's price, and the configured model has "
+                "none: add it to HAYMAKER_LLM_PRICES (US dollars per million input and "
+                "output tokens), or use a token limit",
+                errors=[{"key": "budget.max_cost_usd", "message": "the model has no price"}],
+            )
+        return chosen
 
     async def create(
         self,
@@ -72,6 +110,7 @@ class Lifecycle:
         A scheduled run passes its (schedule id, slot), kept in the metadata."""
         manifest = self.registry.manifest(request.workload_name)
         config = self.validated_config(manifest.name, request.workload_config)
+        budget = self.budget_for(manifest.name, config, request.budget)
         now = self.clock()
         metadata: dict[str, Any] = {"workload_version": manifest.version}
         if schedule is not None:
@@ -88,6 +127,7 @@ class Lifecycle:
                 tags=request.tags,
                 metadata=metadata,
                 schedule_id=schedule[0] if schedule else None,
+                budget=budget,
             )
         )
         record.log(f"Deployment of {manifest.name} {manifest.version} requested", now)

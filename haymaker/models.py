@@ -7,8 +7,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    computed_field,
+)
 
+from haymaker import budgets
+from haymaker.approvals import PendingApproval
+from haymaker.budgets import Budget, Usage
 from haymaker.keys import DEPLOYMENT_ID_PATTERN, WORKLOAD_NAME_PATTERN
 
 MAX_DURATION_HOURS = 24 * 365
@@ -87,6 +98,9 @@ class DeploymentConfig(Model):
     workload_config: dict[str, Any] = Field(
         default_factory=dict, validation_alias=AliasChoices("config", "workload_config")
     )
+    budget: Budget | None = Field(
+        default=None, description="limits on what the deployment may use; see docs/operations.md"
+    )
 
 
 class DeploymentState(Model):
@@ -108,10 +122,27 @@ class DeploymentState(Model):
     error: str | None = None
     tags: Tags = Field(default_factory=dict)
     schedule_id: str | None = None
+    budget: Budget | None = None
+    usage: Usage = Field(default_factory=Usage)
+    awaiting_approval: PendingApproval | None = Field(
+        default=None, description="the decision the deployment waits for"
+    )
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @computed_field(
+        description="what is left of each budget limit but max_wall_hours (null: unknown)"
+    )
+    @property
+    def budget_remaining(self) -> dict[str, float | None]:
+        return budgets.remaining(self.budget, self.usage)
+
+    @computed_field(description="when max_wall_hours is reached (once started)")
+    @property
+    def budget_ends_at(self) -> datetime | None:
+        return budgets.ends_at(self.budget, self.started_at)
 
 
 class CleanupReport(Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from haymaker.clock import Clock, utc_now
@@ -15,8 +16,9 @@ from haymaker.settings import Settings
 
 if TYPE_CHECKING:
     from haymaker.execution import Executor
-    from haymaker.lifecycle import Lifecycle
+    from haymaker.lifecycle import DeployPolicy, Lifecycle
     from haymaker.llm.base import LLMClient
+    from haymaker.llm.prices import Price
     from haymaker.store import Stores
     from haymaker.workloads.registry import WorkloadRegistry
 
@@ -47,19 +49,39 @@ class Runtime:
     def executor(self) -> Executor:
         from haymaker.execution import Executor
 
-        return Executor(self.stores(), self.registry, clock=self.clock, llm=self.llm)
+        return Executor(
+            self.stores(),
+            self.registry,
+            clock=self.clock,
+            llm=self.llm,
+            prices=self.settings.prices,
+            budget_wait=timedelta(hours=self.settings.budget_approval_hours),
+        )
 
     def lifecycle(self) -> Lifecycle:
         from haymaker.lifecycle import Lifecycle
 
         return Lifecycle(
-            self.stores(), self.registry, clock=self.clock, require_llm=self.require_llm
+            self.stores(), self.registry, clock=self.clock, policy=self.deploy_policy()
+        )
+
+    def deploy_policy(self) -> DeployPolicy:
+        from haymaker.lifecycle import DeployPolicy
+
+        return DeployPolicy(
+            require_llm=self.require_llm,
+            default_budget=self.settings.default_budget,
+            # A test's own client has no configured model to price.
+            model_price=None if self.llm_factory else self.configured_model_price,
         )
 
     def require_llm(self) -> None:
         """LLMConfigError unless steps that ask for a model will get one."""
         if self.llm_factory is None:
             self.settings.llm()
+
+    def configured_model_price(self) -> Price | None:
+        return self.settings.prices.price(self.settings.llm().model)
 
 
 _current: Runtime | None = None

@@ -7,6 +7,7 @@ A malformed setting is a SettingsError naming it: the HTTP layer answers 503 wit
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -16,8 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from haymaker.budgets import Budget
+
 if TYPE_CHECKING:
     from haymaker.llm.config import LLMConfig
+    from haymaker.llm.prices import PriceTable
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 TABLE_PREFIX_SETTING = "HAYMAKER_TABLE_PREFIX"
@@ -101,12 +105,54 @@ class Settings(BaseModel):
         default=120, ge=0, alias="HAYMAKER_SCHEDULE_GRACE_SECONDS"
     )
 
+    default_budget: Budget | None = Field(
+        default=None,
+        alias="HAYMAKER_DEFAULT_BUDGET",
+        description='JSON, e.g. {"max_cost_usd": 5}: limits for deployments that set none',
+    )
+    budget_approval_hours: float = Field(
+        default=24,
+        gt=0,
+        alias="HAYMAKER_BUDGET_APPROVAL_HOURS",
+        description="how long an exhausted budget waits for a raise before it stops",
+    )
+    llm_prices: str | None = Field(
+        default=None,
+        alias="HAYMAKER_LLM_PRICES",
+        description='JSON, e.g. {"my-model": {"input": 2.0, "output": 8.0}} per million tokens',
+    )
+
     _environ: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("auth_mode", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("default_budget", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("must be a JSON object of budget limits") from None
+        return value
+
+    @field_validator("llm_prices")
+    @classmethod
+    def _prices(cls, value: str | None) -> str | None:
+        if value is not None:
+            from haymaker.llm.prices import parse_prices
+
+            parse_prices(value)
+        return value
+
+    @cached_property
+    def prices(self) -> PriceTable:
+        from haymaker.llm.prices import price_table
+
+        return price_table(self.llm_prices)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

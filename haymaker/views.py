@@ -17,4 +17,6 @@ def view_of(record: DeploymentRecord) -> DeploymentView:
         wake_event=record.progress.wake_event,
         error=state.error,
         resume_at=record.progress.resume_at,
+        approval_key=state.awaiting_approval.key if state.awaiting_approval else None,
+        approval_expires_at=state.awaiting_approval.expires_at if state.awaiting_approval else None,
     )

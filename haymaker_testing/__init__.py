@@ -25,9 +25,12 @@ How this differs from a first reading of the spec, and why:
   WorkloadError's message as is, otherwise "TypeName: message".
 - `deployment_id` must be a valid deployment id (3-63 characters of a-z, 0-9, '-',
   starting with a letter), as the platform's are; it defaults to "<workload>-test".
-- `result.metadata` is the deployment's: it includes `workload_version`, and `llm_usage`
-  when a model was called. `result.logs` holds the workload's own lines, without the
+- `result.metadata` is the deployment's: it includes `workload_version`; `result.usage` is
+  its usage (LLM calls and tokens, steps). `result.logs` holds the workload's own lines, without the
   platform's ("Phase x started"); a durable run's `run.logs()` has both.
+- A step that asks for an approval is answered at once by `decide` (a decision per key, or
+  a function of the request); the next step sees it as `ctx.approval(key)`, and
+  `result.approvals` lists what was asked and decided.
 - `check_idempotent` replays the first run's model answers to the re-run (the same inputs),
   and also fails when the re-run asks the model something else. Instead of True it takes the
   paths a step measures rather than decides, which may differ on a re-run:

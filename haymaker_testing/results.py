@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from haymaker.approvals import Approval
+from haymaker.budgets import Usage
 from haymaker.cleanup import delete_resources
 from haymaker.models import CleanupReport, LogLevel, Resource
 from haymaker.workloads.base import CleanupContext, StepResult, Workload
@@ -21,7 +23,7 @@ class StepRecord:
     result: StepResult
     log_entries: list[LogLine]
     resources: list[Resource]
-    llm_usage: dict[str, int] | None = None
+    llm_usage: Usage | None = None
     attempts: int = 1  # more than 1: earlier attempts raised and were retried
 
     @property
@@ -42,6 +44,8 @@ class WorkloadRun:
     log_entries: list[LogLine] = field(default_factory=list)  # the workload's own lines
     error: str | None = None
     exception: BaseException | None = None
+    usage: Usage = field(default_factory=Usage)  # the deployment's: LLM calls, tokens, steps
+    approvals: list[Approval] = field(default_factory=list)  # asked, with their decisions
 
     @property
     def logs(self) -> list[str]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from haymaker import keys
+from haymaker.approvals import Approval, ApprovalRequest, ApprovalStatus, Decision
 from haymaker.execution import apply_step
 from haymaker.llm import LLMClient, LLMError
 from haymaker.models import DeploymentState, DeploymentStatus, Resource
@@ -23,6 +24,10 @@ from haymaker_testing.idempotence import RecordingLLM, ReplayingLLM, differences
 from haymaker_testing.results import LogLine, StepRecord, WorkloadRun
 
 S = DeploymentStatus
+
+# How a test answers a step's approval request: a decision per key, or a function of the
+# request giving the decision (or the decision and a comment).
+Decide = Mapping[str, str] | Callable[[ApprovalRequest], str | tuple[str, str | None]]
 
 
 class StepRunner:
@@ -37,8 +42,10 @@ class StepRunner:
         llm: LLMClient | None = None,
         now: datetime | None = None,
         check_idempotent: bool | Sequence[str] = False,
+        decide: Decide | None = None,
     ) -> None:
         manifest = workload.manifest()
+        self.decide = decide
         self.workload = workload
         self.config = WorkloadRegistry([workload]).validate_config(manifest.name, config)
         self.deployment_id = keys.deployment_id(deployment_id or f"{manifest.name}-test")
@@ -66,6 +73,7 @@ class StepRunner:
         self.log_entries: list[LogLine] = []
         self.error: str | None = None
         self.exception: BaseException | None = None
+        self.approvals: list[Approval] = []
 
     @property
     def phase(self) -> str:
@@ -123,6 +131,8 @@ class StepRunner:
             log_entries=list(self.log_entries),
             error=self.error,
             exception=self.exception,
+            usage=self.record.state.usage,
+            approvals=list(self.approvals),
         )
 
     # -- one step ----------------------------------------------------------------------------
@@ -145,6 +155,7 @@ class StepRunner:
             "cursor": self.cursor,
             "metadata": self.metadata,
             "now": now,
+            "decisions": self.record.progress.decisions,
         }
         attempt = 0
         while True:
@@ -180,7 +191,9 @@ class StepRunner:
             llm_usage=ctx.llm_usage,
             attempts=attempts,
         )
-        apply_step(self.record, self.workload.manifest().phases, ctx, result, self._clock())
+        approval = self._decided(result.approval) if result.approval is not None else None
+        phases = self.workload.manifest().phases
+        apply_step(self.record, phases, ctx, result, self._clock(), approval=approval)
         _store(self.record)
         self.steps.append(step)
         self.log_entries.extend(ctx.logs)
@@ -188,6 +201,36 @@ class StepRunner:
         if result.resume_at is not None:
             self._wait_until(result.resume_at)
         return step
+
+    def _decided(self, request: ApprovalRequest) -> Approval:
+        """The request, decided at once by the test's `decide`."""
+        if self.decide is None:
+            raise AssertionError(
+                f"step {self.record.progress.step} asked for approval {request.key!r} "
+                f"({request.question}): pass decide={{...}} to answer it"
+            )
+        if any(asked.key == request.key for asked in self.approvals):
+            raise AssertionError(f"approval key {request.key!r} was used twice")
+        now = self._clock()
+        answer = self.decide(request) if callable(self.decide) else self.decide.get(request.key)
+        if answer is None:
+            raise AssertionError(f"decide has no decision for approval {request.key!r}")
+        decision, comment = answer if isinstance(answer, tuple) else (answer, None)
+        if decision not in request.options:
+            raise AssertionError(
+                f"decision {decision!r} for {request.key!r} is not one of {request.options}"
+            )
+        asked = Approval.requested(self.deployment_id, request, self.record.progress.step, now)
+        approval = asked.model_copy(
+            update={
+                "status": ApprovalStatus.DECIDED,
+                "decision": Decision(
+                    decision=decision, comment=comment, decided_by="test", decided_at=now
+                ),
+            }
+        )
+        self.approvals.append(approval)
+        return approval
 
     async def _check_rerun(
         self,
@@ -238,8 +281,10 @@ async def run_workload(
     now: datetime | None = None,
     max_steps: int = 1000,
     check_idempotent: bool | Sequence[str] = False,
+    decide: Decide | None = None,
 ) -> WorkloadRun:
-    """Run `workload` to the end in-process; a failure is a result, not an exception."""
+    """Run `workload` to the end in-process; a failure is a result, not an exception.
+    Approvals the steps ask for are answered at once by `decide`."""
     runner = StepRunner(
         workload,
         config,
@@ -247,6 +292,7 @@ async def run_workload(
         llm=llm,
         now=now,
         check_idempotent=check_idempotent,
+        decide=decide,
     )
     return await runner.run(max_steps)
 

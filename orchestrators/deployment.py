@@ -47,6 +47,7 @@ class Wake(StrEnum):
 
     DOORBELL = "doorbell"  # the API recorded a command: re-read the table
     RESUME = "resume"  # the workload's pause (resume_at) is over
+    APPROVAL_TIMEOUT = "approval_timeout"  # nobody decided in time: the timeout decides
     DEADLINE = "deadline"  # the deployment's duration ran out
     RENEW = "renew"  # idle for a whole timer: time for a fresh history
 
@@ -104,7 +105,7 @@ def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestratio
 
 
 def _idle(context: df.DurableOrchestrationContext, view: DeploymentView) -> bool:
-    if view.status == S.STOPPED:
+    if view.status == S.STOPPED or view.approval_key is not None:
         return True
     return view.resume_at is not None and context.current_utc_datetime < view.resume_at
 
@@ -113,11 +114,18 @@ def _wait_for_doorbell(
     context: df.DurableOrchestrationContext, view: DeploymentView
 ) -> Orchestration[Wake]:
     """Wait, without polling, for the event named in the entity or for a fresh timer set
-    for the earliest of the workload's resume time, the deadline and the idle limit."""
+    for the earliest of the workload's resume time, the approval's timeout, the deadline and
+    the idle limit."""
     assert view.wake_event is not None
     fire_at, reason = context.current_utc_datetime + MAX_IDLE_WAIT, Wake.RENEW
-    if view.status == S.RUNNING and view.resume_at is not None and view.resume_at < fire_at:
+    pausing = view.status == S.RUNNING and view.approval_key is None
+    if pausing and view.resume_at is not None and view.resume_at < fire_at:
         fire_at, reason = view.resume_at, Wake.RESUME
+    if view.approval_expires_at is not None and view.approval_expires_at < fire_at:
+        fire_at, reason = (
+            max(view.approval_expires_at, context.current_utc_datetime),
+            Wake.APPROVAL_TIMEOUT,
+        )
     if view.deadline is not None and view.deadline <= fire_at:
         fire_at, reason = view.deadline, Wake.DEADLINE
     doorbell = context.wait_for_external_event(view.wake_event)

@@ -26,7 +26,7 @@ def scheduler_for(client: df.DurableOrchestrationClient) -> Scheduler:
         lambda deployment_id: ensure_started(client, deployment_id),
         clock=runtime.clock,
         grace=timedelta(seconds=runtime.settings.schedule_grace_seconds),
-        require_llm=runtime.require_llm,
+        policy=runtime.deploy_policy(),
     )
 
 

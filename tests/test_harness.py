@@ -184,11 +184,13 @@ async def test_the_llm_stub_recovers_failed_items_in_process():
     recoveries = [p for p in stub.prompts if p.startswith("Error collecting item")]
     assert len(recoveries) == metadata["items_failed"] + metadata["items_recovered"]
     assert len(stub.requests) == len(recoveries) + 1
-    assert metadata["llm_usage"] == {
-        "calls": len(stub.requests),
-        "input_tokens": 10 * len(stub.requests),
-        "output_tokens": 5 * len(stub.requests),
-    }
+    usage = result.usage
+    assert (usage.llm_calls, usage.input_tokens, usage.output_tokens) == (
+        len(stub.requests),
+        10 * len(stub.requests),
+        5 * len(stub.requests),
+    )
+    assert usage.steps == len(result.steps)
     assert stub.requests[0].system is not None
     assert (
         sum(line.startswith("Recovered item") for line in result.logs)

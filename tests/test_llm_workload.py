@@ -61,11 +61,13 @@ async def test_llm_recovers_items_and_evaluates_the_goal(host, stub):
     assert len(recoveries) == failed + recovered
     assert len({r.prompt for r in recoveries}) == len(recoveries)
     assert len(requests) == len(recoveries) + 1  # and one evaluation
-    assert metadata["llm_usage"] == {
-        "calls": len(requests),
-        "input_tokens": 12 * len(requests),
-        "output_tokens": 7 * len(requests),
-    }
+    usage = state["usage"]
+    assert (usage["llm_calls"], usage["input_tokens"], usage["output_tokens"]) == (
+        len(requests),
+        12 * len(requests),
+        7 * len(requests),
+    )
+    assert usage["cost_usd"] is None  # the stub's model has no price: unknown, not free
     assert all(r.body["model"] == "claude-stub" for r in requests)
     assert sum(line.startswith("Recovered item") for line in lines) == recovered
     assert any(line.startswith("LLM evaluation: Yes") for line in lines)
@@ -83,7 +85,8 @@ async def test_without_llm_failures_are_skipped_and_no_model_is_called(host, stu
     assert metadata["items_failed"] > 0
     assert metadata["items_recovered"] == 0
     assert metadata["items_collected"] + metadata["items_failed"] == 40
-    assert "llm_usage" not in metadata
+    assert state["usage"]["llm_calls"] == 0
+    assert state["usage"]["cost_usd"] == 0
     assert "llm_evaluation" not in metadata
 
 

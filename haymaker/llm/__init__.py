@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from haymaker.budgets import LLMAllowance, Usage
 from haymaker.llm.base import (
     LLMClient,
     LLMError,
@@ -36,6 +37,9 @@ from haymaker.llm.messages import (
     load_transcript,
 )
 from haymaker.llm.tools import ToolChoice, ToolSpec
+
+if TYPE_CHECKING:
+    from haymaker.llm.prices import PriceTable
 
 __all__ = [
     "AnyMessage",
@@ -95,11 +99,22 @@ def environment_llm_client(config: LLMConfig | None = None) -> LLMClient:
 
 
 class MeteredClient:
-    """Counts the tokens of every call, for the deployment's metadata."""
+    """Counts what every call uses (tokens, calls, cost by `prices`), for the deployment's
+    usage, and keeps calls within `allowance`: a call gets at most the tokens left, and none
+    is made when nothing is left (BudgetExhaustedError)."""
 
-    def __init__(self, client: LLMClient) -> None:
+    def __init__(
+        self,
+        client: LLMClient,
+        *,
+        allowance: LLMAllowance | None = None,
+        prices: PriceTable | None = None,
+    ) -> None:
         self._client = client
+        self._allowance = allowance or LLMAllowance()
+        self._prices = prices
         self.usage = LLMUsage()
+        self.cost_usd: float | None = 0.0
 
     async def complete(
         self,
@@ -110,6 +125,9 @@ class MeteredClient:
         tools: Sequence[ToolSpec] = (),
         tool_choice: ToolChoice | None = None,
     ) -> LLMResponse:
+        tokens_left = self._allowance.check(self.as_usage())
+        if tokens_left is not None:
+            max_tokens = min(max_tokens or tokens_left, tokens_left)
         # tool options only when given: clients written for plain calls keep working
         options: dict[str, Any] = {"tools": tools} if tools else {}
         if tool_choice is not None:
@@ -118,7 +136,23 @@ class MeteredClient:
             messages, system=system, max_tokens=max_tokens, **options
         )
         self.usage = self.usage.add(response.usage)
+        cost = self._cost(response)
+        self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
         return response
+
+    def _cost(self, response: LLMResponse) -> float | None:
+        if self._prices is None:
+            return None
+        usage = response.usage
+        return self._prices.cost(response.model, usage.input_tokens, usage.output_tokens)
+
+    def as_usage(self) -> Usage:
+        return Usage(
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            llm_calls=self.usage.calls,
+            cost_usd=self.cost_usd,
+        )
 
     async def close(self) -> None:
         await self._client.close()

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
 
+from haymaker.budgets import Budget
 from haymaker.keys import SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
 from haymaker.models import MAX_DURATION_HOURS, Model, Tags
 from haymaker.ncrontab import Schedule, time_zone
@@ -71,6 +72,7 @@ class ScheduleSpec(Model):
     enabled: bool = True
     catch_up: CatchUp = CatchUp.SKIP
     max_active: int = Field(default=1, ge=1, le=MAX_ACTIVE_LIMIT)
+    budget: Budget | None = Field(default=None, description="the budget of every run")
 
 
 class ScheduleUpdate(Model):
@@ -88,6 +90,7 @@ class ScheduleUpdate(Model):
     enabled: bool | None = None
     catch_up: CatchUp | None = None
     max_active: int | None = Field(default=None, ge=1, le=MAX_ACTIVE_LIMIT)
+    budget: Budget | None = None
 
 
 RunOutcome = Literal["started", "triggered", "skipped_max_active", "skipped_missed", "failed"]

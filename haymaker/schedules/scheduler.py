@@ -25,7 +25,7 @@ from haymaker.errors import (
     HaymakerError,
     ScheduleNotFoundError,
 )
-from haymaker.lifecycle import Lifecycle
+from haymaker.lifecycle import DeployPolicy, Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
 from haymaker.schedules.models import (
     CatchUp,
@@ -64,7 +64,7 @@ class Scheduler:
         clock: Clock = utc_now,
         grace: timedelta = DEFAULT_GRACE,
         concurrency: int = 16,
-        require_llm: Callable[[], object] | None = None,
+        policy: DeployPolicy | None = None,
     ) -> None:
         self.stores = stores
         self.schedules: ScheduleStore = stores.schedules
@@ -72,7 +72,7 @@ class Scheduler:
         self.starter = starter
         self.clock = clock
         self.grace = grace
-        self.lifecycle = Lifecycle(stores, registry, clock, require_llm)
+        self.lifecycle = Lifecycle(stores, registry, clock, policy)
         self._limit = asyncio.Semaphore(concurrency)
 
     # -- managing schedules ------------------------------------------------------------------
@@ -231,6 +231,7 @@ class Scheduler:
             workload_config=state.workload_config,
             duration_hours=state.duration_hours,
             tags=state.tags,
+            budget=state.budget,
         )
         try:
             record = await self.lifecycle.create(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from haymaker.models import DeploymentStatus
 from haymaker.settings import StorageSettings
+from haymaker.store.approvals import ApprovalStore
 from haymaker.store.cursors import CursorStore
 from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Progress
 from haymaker.store.logs import LogStore
@@ -40,6 +41,7 @@ class Stores:
         self.resources = ResourceStore(tables)
         self.ratelimits = RateLimiter(tables)
         self.cursors = CursorStore(tables)
+        self.approvals = ApprovalStore(tables)
 
     @cached_property
     def schedules(self) -> ScheduleStore:

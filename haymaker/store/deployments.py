@@ -17,6 +17,7 @@ from azure.data.tables import UpdateMode
 from pydantic import Field
 
 from haymaker import keys
+from haymaker.approvals import Decision
 from haymaker.errors import DeploymentExistsError, DeploymentNotFoundError, PayloadTooLargeError
 from haymaker.models import (
     TERMINAL_STATUSES,
@@ -34,7 +35,15 @@ ROW_KEY = "state"
 TABLE = "deployments"
 # Table Storage caps a string property at 64 KiB, i.e. 32K UTF-16 code units.
 MAX_PROPERTY_CHARS = 32_000
-_JSON_PROPERTIES = ("config", "metadata", "tags", "progress")
+_JSON_PROPERTIES = (
+    "config",
+    "metadata",
+    "tags",
+    "progress",
+    "budget",
+    "usage",
+    "awaiting_approval",
+)
 _TIME_PROPERTIES = ("created_at", "started_at", "stopped_at", "completed_at", "deadline")
 # An index row whose entity is missing may belong to a create still under way: it is only
 # dropped once it is older than this.
@@ -56,6 +65,9 @@ class Progress(Model):
     # Resource records when the current cleanup began: its report counts from this, exactly,
     # even when a batch ran twice (a crash between deleting and recording).
     cleanup_resources: int | None = None
+    # Decisions the next step sees (ctx.approval); dropped once a step has run with them.
+    decisions: dict[str, Decision] = Field(default_factory=dict)
+    budget_asks: int = 0  # budget approvals asked so far (their keys: budget-1, budget-2, ...)
 
 
 @dataclass
@@ -107,11 +119,13 @@ def to_entity(record: DeploymentRecord) -> dict[str, Any]:
     progress = record.progress.model_copy(
         update={"log_count": record.progress.log_count + len(record.new_logs)}
     )
+    shown = record.state.model_dump(mode="json", include={"budget", "usage", "awaiting_approval"})
     blobs = {
         "config": state["config"],
         "metadata": state["metadata"],
         "tags": state["tags"],
         "progress": progress.model_dump(mode="json"),
+        **{name: value for name, value in shown.items() if value is not None},
     }
     for name, value in blobs.items():
         text = json.dumps(value, separators=(",", ":"), default=str)

@@ -32,7 +32,7 @@ TABLE = "schedules"
 INDEX_TABLE = "scheduleindex"
 ROW_KEY = "schedule"
 INDEX_PARTITION = "next"
-_JSON = ("workload_config", "tags", "active_runs", "recent_runs")
+_JSON = ("workload_config", "tags", "active_runs", "recent_runs", "budget")
 _TIMES = ("created_at", "updated_at", "last_slot", "next_slot")
 
 T = TypeVar("T")

@@ -18,12 +18,17 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from haymaker.approvals import ApprovalRequest, Decision
+from haymaker.budgets import LLMAllowance, Usage
 from haymaker.models import LogLevel, Resource
 from haymaker.workloads.manifest import WorkloadManifest
+
+if TYPE_CHECKING:
+    from haymaker.llm.prices import PriceTable
 
 
 class StepResult(BaseModel):
@@ -35,6 +40,9 @@ class StepResult(BaseModel):
     # Run the next step not before this time: the orchestration waits on a durable timer
     # (no sleeping in activities), and stop/start/cleanup still wake it.
     resume_at: datetime | None = None
+    # Ask a person first: the next step runs once someone decides (or the request times
+    # out), and sees the decision as ctx.approval(key).
+    approval: ApprovalRequest | None = None
 
 
 @dataclass
@@ -51,6 +59,11 @@ class StepContext:
     resources: list[Resource] = field(default_factory=list)
     # Makes the host's LLM client; called only if the step asks for one (ctx.llm()).
     llm_factory: Callable[[], Any] | None = None
+    # Decisions made since the last step, by approval key.
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    # What the deployment's budget leaves for this step's model calls, and their prices.
+    llm_allowance: LLMAllowance | None = None
+    prices: PriceTable | None = None
     _metered: Any = None
 
     def log(self, message: str, level: LogLevel = "info") -> None:
@@ -64,14 +77,20 @@ class StepContext:
             if self.llm_factory is None:
                 raise WorkloadError("no LLM client is available to this step")
             try:
-                self._metered = MeteredClient(self.llm_factory())
+                client = self.llm_factory()
             except LLMConfigError as exc:
                 raise WorkloadError(f"the LLM is not configured: {exc}") from None
+            self._metered = MeteredClient(client, allowance=self.llm_allowance, prices=self.prices)
         return self._metered
 
+    def approval(self, key: str) -> Decision | None:
+        """The decision on the approval `key`, in the first step after it was made."""
+        return self.decisions.get(key)
+
     @property
-    def llm_usage(self) -> dict[str, int] | None:
-        return None if self._metered is None else self._metered.usage.model_dump()
+    def llm_usage(self) -> Usage | None:
+        """What this step's model calls used (None: it made none)."""
+        return None if self._metered is None else self._metered.as_usage()
 
     def add_resource(self, kind: str, name: str, **data: Any) -> Resource:
         resource = Resource(kind=kind, name=name, data=data)
