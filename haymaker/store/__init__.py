@@ -13,6 +13,7 @@ from haymaker.settings import StorageSettings
 from haymaker.store.cursors import CursorStore
 from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Progress
 from haymaker.store.logs import LogStore
+from haymaker.store.memory import MemoryStore
 from haymaker.store.optimistic import read_modify_write
 from haymaker.store.ratelimits import RateLimiter
 from haymaker.store.resources import ResourceStore
@@ -40,6 +41,7 @@ class Stores:
         self.resources = ResourceStore(tables)
         self.ratelimits = RateLimiter(tables)
         self.cursors = CursorStore(tables)
+        self.memory = MemoryStore(tables)
 
     @cached_property
     def schedules(self) -> ScheduleStore:
