@@ -1,6 +1,7 @@
 """Which hosts and addresses http_fetch may reach (server-side request forgery rules).
 
-- Only http and https, and no user:password@ in the URL.
+- Only http and https, and no user:password@ in the URL; an IP address only in its usual
+  form (not 2130706433 or 127.1, which resolvers read as 127.0.0.1).
 - A non-empty `allowed_hosts` names the only hosts allowed: `example.com` (exactly) or
   `*.example.com` (any subdomain, not example.com itself). Empty: any host.
 - Every address a host resolves to, and every literal IP address, must be public: not
@@ -18,6 +19,7 @@ made (see http_client), so a name cannot resolve to something else between check
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,6 +46,7 @@ METADATA_ADDRESSES = frozenset(
     )
 )
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NUMERIC_HOST = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*")
 ALLOWED_SCHEMES = ("http", "https")
 
 
@@ -54,6 +57,14 @@ class FetchRefused(Exception):
 def normal_host(host: str) -> str:
     host = host.strip().lower().rstrip(".")
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _ascii(host: str) -> str:
+    """A listed host as URLs carry it: müller.de is xn--mller-kva.de."""
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -105,14 +116,16 @@ class HostPolicy:
     """The rules above for one deployment's `allowed_hosts`."""
 
     def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
-        entries = [normal_host(entry) for entry in allowed_hosts if entry.strip()]
+        entries = [_ascii(normal_host(entry)) for entry in allowed_hosts if entry.strip()]
         self.exact = frozenset(entry for entry in entries if not entry.startswith("*."))
         self.suffixes = tuple(entry[1:] for entry in entries if entry.startswith("*."))
 
     def check_url(self, scheme: str, host: str | None, has_credentials: bool) -> None:
         """Before each request (the first and every redirect): FetchRefused if not allowed."""
         if scheme not in ALLOWED_SCHEMES:
-            raise FetchRefused(f"only http and https URLs can be fetched, not {scheme or 'this'}")
+            raise FetchRefused(
+                "only http and https URLs can be fetched" + (f", not {scheme}" if scheme else "")
+            )
         if has_credentials:
             raise FetchRefused("a URL may not carry a user name or password; send a header")
         if not host:
@@ -125,6 +138,9 @@ class HostPolicy:
         address = literal_address(host)
         if address is not None:
             self.check_address(host, address)
+        elif _NUMERIC_HOST.fullmatch(host):
+            # 2130706433, 0x7f.1, 127.1: resolvers read these as addresses (here 127.0.0.1)
+            raise FetchRefused(f"{host} is not an IP address in its usual form")
 
     def check_address(self, host: str, address: IPAddress) -> None:
         """For each address `host` resolved to, as the connection is made."""
