@@ -284,7 +284,8 @@ async def test_resources_name_their_tool_and_cleanup_reaches_its_delete_hook(sto
             "data": {"size": 3},
         },
     )
-    assert ctx.resources == []  # each call's resources come back in its outcome
+    # each outcome has its own call's; the context collects them all
+    assert ctx.resources == [*plain.resources, *outcome.resources]
 
     # Recorded with the deployment, read back as cleanup reads it, then routed.
     await stores.resources.put("dep-tools", outcome.resources)
@@ -298,6 +299,26 @@ async def test_resources_name_their_tool_and_cleanup_reaches_its_delete_hook(sto
     assert not await delete_tool_resource(workload_own, [registry], context())
     with pytest.raises(ToolResourceError, match="make_file"):
         await delete_tool_resource(stored, [ToolRegistry([search])], context())
+
+
+@tool(side_effects=True, delete=_delete_file)
+def half_made(path: str, how: str, ctx: ToolContext) -> str:
+    """Records a file, then fails before it is done."""
+    ctx.add_resource("file", path)
+    if how == "tool":
+        raise ToolError("the disk is full")
+    raise OSError("crashed")
+
+
+async def test_resources_recorded_before_a_failure_are_kept():
+    ctx = context()
+    failed = await half_made.call({"path": "a", "how": "tool"}, ctx, source="local")
+    assert failed.is_error
+    assert [resource.name for resource in failed.resources] == ["half_made:file:a"]
+    with pytest.raises(OSError, match="crashed"):
+        await half_made.call({"path": "b", "how": "crash"}, ctx, source="local")
+    # the caller still learns of "b": it may exist, so cleanup must try to delete it
+    assert [resource.name for resource in ctx.resources] == ["half_made:file:a", "half_made:file:b"]
 
 
 async def test_a_tool_without_a_delete_hook_cannot_record_resources():

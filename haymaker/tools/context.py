@@ -38,8 +38,9 @@ class ToolContext:
     `allowed_hosts` limits `http_fetch` (empty: any public host). `memory_scope` says whose
     notes the memory tools read and write (see haymaker.store.memory.memory_scope); without
     `memory` and a scope they answer with an error. One context may serve many calls: each
-    call works on a copy bound to its tool (`for_tool`) that shares `logs`, while the
-    resources a call records come back in its outcome."""
+    call works on a copy bound to its tool (`for_tool`) that shares `logs` and `resources`.
+    A call's outcome carries the resources it recorded; `resources` also keeps those of a
+    call that raised after recording (record them, the thing may exist)."""
 
     deployment_id: str
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -73,7 +74,7 @@ class ToolContext:
         return cls(
             deployment_id=deployment_id,
             config=config,
-            allowed_hosts=tuple(config.get("allowed_hosts") or ()),
+            allowed_hosts=_hosts(config.get("allowed_hosts")),
             limits=ToolLimits.model_validate(config.get("tool_limits") or {}),
             memory=memory,
             memory_scope=memory_scope(
@@ -83,13 +84,9 @@ class ToolContext:
         )
 
     def for_tool(self, tool_name: str, source_name: str, *, can_delete: bool) -> ToolContext:
-        """A copy for one call of `tool_name` from `source_name`: same log, no resources yet."""
+        """A copy for one call of `tool_name` from `source_name` (same log and resources)."""
         return dataclasses.replace(
-            self,
-            tool_name=tool_name,
-            source_name=source_name,
-            can_delete=can_delete,
-            resources=[],
+            self, tool_name=tool_name, source_name=source_name, can_delete=can_delete
         )
 
     def log(self, message: str, level: LogLevel = "info") -> None:
@@ -117,3 +114,9 @@ class ToolContext:
         if self.memory is None or self.memory_scope is None:
             raise ToolError("memory is not available to this agent")
         return self.memory, self.memory_scope
+
+
+def _hosts(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)

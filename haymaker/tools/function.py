@@ -106,6 +106,7 @@ class Tool:
         """Validate `arguments` and run the function. Invalid arguments and a ToolError are
         error outcomes (the model may correct itself); other exceptions propagate."""
         bound = self._bound(ctx, source)
+        recorded_before = len(bound.resources)
         try:
             validated = self.arguments_model.model_validate(dict(arguments))
         except ValidationError as exc:
@@ -115,7 +116,7 @@ class Tool:
             outcome = as_outcome(result)
         except ToolError as exc:
             outcome = ToolOutcome.error(str(exc) or f"{self.name} failed")
-        return self._finish(outcome, bound)
+        return self._finish(outcome, bound, bound.resources[recorded_before:])
 
     async def confirm(self, call: ToolCall, ctx: ToolContext, *, source: str) -> Confirmation:
         """Whether a call found started but unconfirmed after a crash took effect."""
@@ -124,11 +125,13 @@ class Tool:
         if self.confirm_hook is None:
             return Confirmation.unknown(f"{self.name} cannot tell whether the call took effect")
         bound = self._bound(ctx, source)
+        recorded_before = len(bound.resources)
         answer = await _run(self.confirm_hook, call, bound)
         if not isinstance(answer, Confirmation):
             raise TypeError(f"the confirm hook of {self.name} must return a Confirmation")
         if answer.outcome is not None:
-            answer = answer.model_copy(update={"outcome": self._finish(answer.outcome, bound)})
+            outcome = self._finish(answer.outcome, bound, bound.resources[recorded_before:])
+            answer = answer.model_copy(update={"outcome": outcome})
         return answer
 
     async def delete_resource(self, resource: Resource, ctx: ToolContext, *, source: str) -> None:
@@ -140,11 +143,11 @@ class Tool:
     def _bound(self, ctx: ToolContext, source: str) -> ToolContext:
         return ctx.for_tool(self.name, source, can_delete=self.delete_hook is not None)
 
-    def _finish(self, outcome: ToolOutcome, bound: ToolContext) -> ToolOutcome:
-        if bound.resources:
-            outcome = outcome.model_copy(
-                update={"resources": [*outcome.resources, *bound.resources]}
-            )
+    def _finish(
+        self, outcome: ToolOutcome, bound: ToolContext, recorded: list[Resource]
+    ) -> ToolOutcome:
+        if recorded:
+            outcome = outcome.model_copy(update={"resources": [*outcome.resources, *recorded]})
         return outcome.capped(self.max_content_chars or bound.limits.max_content_chars)
 
 
