@@ -126,6 +126,19 @@ async def test_redirects_are_followed_and_bounded(site: Site):
     assert site.paths().count("/loop") == 3
 
 
+@pytest.mark.parametrize(
+    ("url", "content"),
+    [
+        ("http://[::1/", "failed: the URL is not valid"),
+        ("http://host:99999/", "failed: the URL is not valid"),
+        ("https://", "refused: the URL has no host"),
+        ("//example.com/a", "refused: only http and https URLs can be fetched"),
+    ],
+)
+async def test_malformed_urls_are_error_results(url: str, content: str):
+    assert await fetch(context(), url) == ToolOutcome(content=content, is_error=True)
+
+
 async def test_network_failures_are_error_results():
     outcome = await fetch(context("127.0.0.1"), "http://127.0.0.1:9/")  # discard: nobody there
     assert outcome == ToolOutcome(content="failed: could not connect to 127.0.0.1", is_error=True)

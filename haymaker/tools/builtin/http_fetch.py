@@ -57,7 +57,7 @@ def make_http_fetch(*, name: str = "http_fetch", resolver: ResolverFactory | Non
         error status is an error result."""
         from haymaker.tools.builtin.http_client import FetchFailed, fetch
 
-        host = urlsplit(url).hostname or "?"
+        host = _host_for_log(url)
         try:
             response = await fetch(
                 url,
@@ -104,6 +104,14 @@ def fetch_outcome(response: FetchResponse, method: str) -> ToolOutcome:
     }
     content = "\n".join(lines) + (f"\n\n{text}" if text else "")
     return ToolOutcome(content=content, is_error=response.status >= 400, data=data)
+
+
+def _host_for_log(url: str) -> str:
+    """The host alone: a path or query may hold a token."""
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 def _body_text(response: FetchResponse) -> tuple[str, str]:
