@@ -6,11 +6,11 @@ import azure.functions as func
 from activities.deployment import bp as deployment_activities
 from api.deployments import bp as deployment_api
 from api.meta import bp as meta_api
-from api.retention import bp as retention_timer
-from api.scheduler import bp as scheduler_timer
 from api.schedules import bp as schedule_api
 from api.workloads import bp as workload_api
 from orchestrators.deployment import bp as deployment_orchestrators
+from timers.retention import bp as retention_timer
+from timers.scheduler import bp as scheduler_timer
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 

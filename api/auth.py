@@ -13,9 +13,17 @@ from enum import IntEnum
 import azure.functions as func
 
 from haymaker.errors import BadRequestError, ForbiddenError
-from haymaker.runtime import get_runtime
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
+# Where a caller may put the function key (the document's security schemes).
+FUNCTION_KEY_HEADER = "x-functions-key"
+FUNCTION_KEY_QUERY = "code"
+
+
+def _auth_mode() -> str:
+    from haymaker.runtime import get_runtime
+
+    return get_runtime().settings.auth_mode
 
 
 class Role(IntEnum):
@@ -59,7 +67,7 @@ def principal(req: func.HttpRequest) -> Principal | None:
 
 def authorize(req: func.HttpRequest, role: Role) -> None:
     """Refuse (403) a signed-in caller who lacks `role`."""
-    if get_runtime().settings.auth_mode != "easyauth":
+    if _auth_mode() != "easyauth":
         return
     caller = principal(req)
     if caller is not None and not caller.has(role):
@@ -71,11 +79,11 @@ def authorize(req: func.HttpRequest, role: Role) -> None:
 def caller_key(req: func.HttpRequest) -> str:
     """A stable, non-secret name for the caller, for rate limits: the principal, else a hash
     of the function key, else the client address."""
-    if get_runtime().settings.auth_mode == "easyauth":
+    if _auth_mode() == "easyauth":
         caller = principal(req)
         if caller is not None:
             return "principal-" + hashlib.sha256(caller.name.encode()).hexdigest()[:16]
-    key = req.headers.get("x-functions-key") or req.params.get("code")
+    key = req.headers.get(FUNCTION_KEY_HEADER) or req.params.get(FUNCTION_KEY_QUERY)
     if key:
         return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
     address = (req.headers.get("x-forwarded-for") or "local").split(",")[0].strip()

@@ -1,58 +1,60 @@
-"""Deployment lifecycle endpoints: deploy, list, status, logs, stop, start, cleanup."""
+"""Deployment lifecycle endpoints: deploy, list, status, logs, stop, start, cleanup, purge."""
+
+from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
-import azure.functions as func
 
-from api.auth import Role, authorize, caller_key
-from api.http import (
-    base_url,
-    json_response,
-    problem_responses,
-    query_bool,
-    query_int,
-    query_str,
-    read_body,
-)
-from api.orchestration import notify, purge_orchestration, start_run
-from api.schemas import CleanupPreview, DeployAccepted, DeploymentList, LogPage, Purged
-from haymaker import keys
-from haymaker.errors import BadRequestError, ServiceUnavailableError
-from haymaker.models import DeploymentConfig, DeploymentStatus
-from haymaker.retention import Retention
-from haymaker.runtime import get_runtime
-from haymaker.store.logs import MAX_LOG_CURSOR
-from haymaker.store.tables import decode_continuation
-from haymaker.transitions import Command
+from api.auth import Role, caller_key
+from api.http import base_url
+from api.operation import LOCATION, Operations, Reply, Response
+from runs.orchestration import notify, start_run
+from runs.services import retention_for
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+    from api.schemas import CleanupQuery, DeploymentConfig, DeploymentId, DeploymentQuery, LogQuery
+    from haymaker.transitions import Command
 
 logger = logging.getLogger("haymaker.api")
 
 bp = df.Blueprint()
+http = Operations(bp, tag="deployments")
+
+_DONE = Response("DeploymentState", "Nothing to do: already there or already requested")
+_RECORDED = Response("DeploymentState", "Desired state recorded; the orchestration acts on it")
 
 
-@bp.route(route="deployments", methods=["GET", "POST"])
-@bp.durable_client_input(client_name="client")
-@problem_responses
-async def deployments(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    if req.method == "POST":
-        authorize(req, Role.OPERATOR)
-        return await _create(req, client)
-    authorize(req, Role.READER)
-    return await _list(req)
+@http.post(
+    "deployments",
+    "deploy",
+    role=Role.OPERATOR,
+    responses={
+        202: Response(
+            "DeployAccepted",
+            "Accepted; poll status_url",
+            headers=LOCATION,
+            link="deployment_id",
+        )
+    },
+    problems=(404, 429),
+)
+async def deploy(
+    body: DeploymentConfig, req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Deploy a workload."""
+    from api.schemas import DeployAccepted
+    from haymaker.errors import ServiceUnavailableError
+    from haymaker.runtime import get_runtime
 
-
-async def _create(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
     runtime = get_runtime()
     lifecycle = runtime.lifecycle()
-    request = read_body(req, DeploymentConfig)
     limit = runtime.settings.deploy_rate_limit
     await runtime.stores().ratelimits.take(caller_key(req), "deploy", limit, runtime.clock())
-    record = await lifecycle.create(request)
+    record = await lifecycle.create(body)
     try:
         await start_run(client, record.deployment_id)
     except Exception as exc:
@@ -68,122 +70,175 @@ async def _create(
     accepted = DeployAccepted(
         deployment_id=record.deployment_id, status=record.state.status, status_url=status_url
     )
-    return json_response(accepted, 202, headers={"Location": status_url})
+    return Reply(accepted, 202, headers={"Location": status_url})
 
 
-async def _list(req: func.HttpRequest) -> func.HttpResponse:
-    workload = query_str(req, "workload")
-    if workload is not None:
-        keys.workload_name(workload)
-    status = query_str(req, "status")
-    if status is not None and status not in {s.value for s in DeploymentStatus}:
-        allowed = ", ".join(s.value for s in DeploymentStatus)
-        raise BadRequestError(f"status must be one of {allowed}")
-    limit = query_int(req, "limit", 50, minimum=1, maximum=1000)
-    schedule = query_str(req, "schedule_id")
-    if schedule is not None:
-        keys.schedule_id(schedule)
+@http.get(
+    "deployments",
+    "listDeployments",
+    role=Role.READER,
+    responses={200: Response("DeploymentList", "A page of deployments")},
+    problems=(422,),
+)
+async def list_deployments(query: DeploymentQuery) -> Reply:
+    """List deployments, a page at a time."""
+    from api.schemas import DeploymentList
+    from haymaker.runtime import get_runtime
+
     page = (
         await get_runtime()
         .stores()
         .deployments.list(
-            workload=workload,
-            status=DeploymentStatus(status) if status else None,
-            schedule_id=schedule,
-            limit=limit or 50,
-            continuation=query_str(req, "continuation"),
+            workload=query.workload,
+            status=query.status,
+            schedule_id=query.schedule_id,
+            limit=query.limit,
+            continuation=query.continuation,
         )
     )
-    return json_response(DeploymentList(items=page.items, continuation=page.continuation))
+    return Reply(DeploymentList(items=page.items, continuation=page.continuation))
 
 
-@bp.route(route="deployments/{deployment_id}", methods=["GET", "DELETE"])
-@bp.durable_client_input(client_name="client")
-@problem_responses
-async def deployment(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    deployment_id = keys.deployment_id(req.route_params["deployment_id"])
-    if req.method == "DELETE":
-        authorize(req, Role.ADMIN)
-        runtime = get_runtime()
-        retention = Retention(
-            runtime.stores(),
-            runtime.registry,
-            lambda i: purge_orchestration(client, i),
-            clock=runtime.clock,
-        )
-        report = await retention.purge(deployment_id)
-        return json_response(
-            Purged(
-                deployment_id=deployment_id,
-                log_lines=report.log_lines,
-                resource_records=report.resource_records,
-            )
-        )
-    authorize(req, Role.READER)
+@http.get(
+    "deployments/{deployment_id}",
+    "getDeployment",
+    role=Role.READER,
+    responses={200: Response("DeploymentState", "The deployment")},
+    problems=(404,),
+)
+async def get_deployment(deployment_id: DeploymentId) -> Reply:
+    """Status of one deployment."""
+    from haymaker.runtime import get_runtime
+
     record = await get_runtime().stores().deployments.get(deployment_id)
-    return json_response(record.state)
+    return Reply(record.state)
 
 
-@bp.route(route="deployments/{deployment_id}/logs", methods=["GET"])
-@problem_responses
-async def deployment_logs(req: func.HttpRequest) -> func.HttpResponse:
-    authorize(req, Role.READER)
+@http.delete(
+    "deployments/{deployment_id}",
+    "purgeDeployment",
+    role=Role.ADMIN,
+    responses={200: Response("Purged", "Purged")},
+    problems=(404, 409),
+)
+async def purge_deployment(
+    deployment_id: DeploymentId, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Purge a finished deployment: its history, logs, records and state."""
+    from api.schemas import Purged
+
+    report = await retention_for(client).purge(deployment_id)
+    return Reply(
+        Purged(
+            deployment_id=deployment_id,
+            log_lines=report.log_lines,
+            resource_records=report.resource_records,
+        )
+    )
+
+
+@http.get(
+    "deployments/{deployment_id}/logs",
+    "getDeploymentLogs",
+    role=Role.READER,
+    responses={200: Response("LogPage", "Log lines in order")},
+    problems=(404,),
+)
+async def get_deployment_logs(deployment_id: DeploymentId, query: LogQuery) -> Reply:
+    """Log lines of one deployment."""
+    from api.schemas import LogPage
+    from haymaker.runtime import get_runtime
+
     stores = get_runtime().stores()
-    record = await stores.deployments.get(req.route_params["deployment_id"])
-    after = query_int(req, "after", None, minimum=-1, maximum=MAX_LOG_CURSOR)
-    tail = query_int(req, "tail", None, minimum=1, maximum=100_000)
-    limit = query_int(req, "limit", 1000, minimum=1, maximum=1000) or 1000
+    record = await stores.deployments.get(deployment_id)
     total = record.progress.log_count
     items = await stores.logs.read(
-        record.deployment_id, total=total, after=after, tail=tail, limit=limit
+        deployment_id, total=total, after=query.after, tail=query.tail, limit=query.limit
     )
-    cursor = items[-1].line if items else (after if after is not None else -1)
-    return json_response(
-        LogPage(deployment_id=record.deployment_id, items=items, cursor=cursor, total=total)
-    )
+    cursor = items[-1].line if items else (query.after if query.after is not None else -1)
+    return Reply(LogPage(deployment_id=deployment_id, items=items, cursor=cursor, total=total))
 
 
-def _dry_run_page(req: func.HttpRequest) -> tuple[int, str | None] | None:
-    """Cleanup's dry-run page (limit, continuation), or None for a real cleanup. Every
-    parameter is checked either way: a bad one is an error even where it is unused."""
-    dry_run = query_bool(req, "dry_run")
-    limit = query_int(req, "limit", 1000, minimum=1, maximum=1000) or 1000
-    continuation = query_str(req, "continuation")
-    decode_continuation(continuation)
-    return (limit, continuation) if dry_run else None
-
-
-# The constraint keeps other sub-paths (logs) out of this route, so they get a plain 404/405.
-@bp.route(
-    route="deployments/{deployment_id}/{command:regex(^(stop|start|cleanup)$)}", methods=["POST"]
+@http.post(
+    "deployments/{deployment_id}/stop",
+    "stopDeployment",
+    role=Role.OPERATOR,
+    responses={200: _DONE, 202: _RECORDED},
+    problems=(404, 409),
 )
-@bp.durable_client_input(client_name="client")
-@problem_responses
-async def deployment_command(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    deployment_id = keys.deployment_id(req.route_params["deployment_id"])
-    command = Command(req.route_params["command"].lower())
-    authorize(req, Role.OPERATOR)
-    lifecycle = get_runtime().lifecycle()
-    page = _dry_run_page(req) if command is Command.CLEANUP else None
-    if page is not None:
-        limit, continuation = page
-        preview = await lifecycle.preview_cleanup(
-            deployment_id, limit=limit, continuation=continuation
+async def stop_deployment(
+    deployment_id: DeploymentId, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Stop at the next step boundary."""
+    from haymaker.transitions import Command
+
+    return await _command(client, deployment_id, Command.STOP)
+
+
+@http.post(
+    "deployments/{deployment_id}/start",
+    "startDeployment",
+    role=Role.OPERATOR,
+    responses={200: _DONE, 202: _RECORDED},
+    problems=(404, 409),
+)
+async def start_deployment(
+    deployment_id: DeploymentId, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Resume a stopped deployment from its cursor."""
+    from haymaker.transitions import Command
+
+    return await _command(client, deployment_id, Command.START)
+
+
+@http.post(
+    "deployments/{deployment_id}/cleanup",
+    "cleanupDeployment",
+    role=Role.OPERATOR,
+    responses={
+        200: Response(
+            ("CleanupPreview", "DeploymentState"),
+            "With dry_run: what cleanup would delete. Otherwise: nothing to do",
+        ),
+        202: _RECORDED,
+    },
+    problems=(404, 409, 422),
+)
+async def cleanup_deployment(
+    deployment_id: DeploymentId, query: CleanupQuery, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Delete what the deployment created, then complete it."""
+    from api.schemas import CleanupPreview
+    from haymaker.runtime import get_runtime
+    from haymaker.store.tables import decode_continuation
+    from haymaker.transitions import Command
+
+    # The token is checked either way: a bad one is an error even where it is unused.
+    decode_continuation(query.continuation)
+    if not query.dry_run:
+        return await _command(client, deployment_id, Command.CLEANUP)
+    preview = (
+        await get_runtime()
+        .lifecycle()
+        .preview_cleanup(deployment_id, limit=query.limit, continuation=query.continuation)
+    )
+    return Reply(
+        CleanupPreview(
+            deployment_id=deployment_id,
+            would_delete=preview.resources,
+            continuation=preview.continuation,
         )
-        return json_response(
-            CleanupPreview(
-                deployment_id=deployment_id,
-                would_delete=preview.resources,
-                continuation=preview.continuation,
-            )
-        )
-    outcome = await lifecycle.command(deployment_id, command)
+    )
+
+
+async def _command(
+    client: df.DurableOrchestrationClient, deployment_id: str, command: Command
+) -> Reply:
+    from haymaker.runtime import get_runtime
+
+    outcome = await get_runtime().lifecycle().command(deployment_id, command)
     if not outcome.accepted:
-        return json_response(outcome.record.state, 200)
+        return Reply(outcome.record.state, 200)
     # A command changes only the desired status, so "finished" is as it was before it.
     await notify(client, outcome.record, was_finished=outcome.record.state.is_terminal)
-    return json_response(outcome.record.state, 202)
+    return Reply(outcome.record.state, 202)

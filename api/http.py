@@ -1,34 +1,43 @@
-"""JSON in and out of HTTP functions, and RFC 9457 problem details for every error."""
+"""JSON in and out of HTTP functions, and RFC 9457 problem details for every error.
 
-import functools
+pydantic, azure.core and the settings load only when a request needs them: importing the app
+stays cheap (a body or an error of theirs cannot exist before they are loaded anyway)."""
+
+from __future__ import annotations
+
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.functions as func
-from azure.core.exceptions import ServiceRequestError
-from pydantic import BaseModel, ValidationError
 
 from haymaker.errors import BadRequestError, HaymakerError, RateLimitedError
-from haymaker.settings import SettingsError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
 logger = logging.getLogger("haymaker.api")
 
-P = ParamSpec("P")
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound="BaseModel")
 
 
 def json_response(
     body: BaseModel | dict[str, Any] | list[Any],
     status: int = 200,
     headers: dict[str, str] | None = None,
+    *,
+    exclude_none: bool = False,
 ) -> func.HttpResponse:
-    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, default=str)
+    from pydantic import BaseModel
+
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json(exclude_none=exclude_none)
+    else:
+        text = json.dumps(body, default=str)
     return func.HttpResponse(text, status_code=status, mimetype=JSON, headers=headers)
 
 
@@ -64,6 +73,11 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def problem_for(exc: Exception) -> func.HttpResponse:
+    from azure.core.exceptions import ServiceRequestError
+    from pydantic import ValidationError
+
+    from haymaker.settings import SettingsError
+
     if isinstance(exc, RateLimitedError):
         return problem(
             exc.status, exc.title, exc.detail, headers={"Retry-After": str(exc.retry_after)}
@@ -95,21 +109,6 @@ def problem_for(exc: Exception) -> func.HttpResponse:
     return problem(500, "Internal error", f"unexpected error; incident {incident} is in the logs")
 
 
-def problem_responses(
-    handler: Callable[P, Awaitable[func.HttpResponse]],
-) -> Callable[P, Awaitable[func.HttpResponse]]:
-    """Turn any exception a handler raises into a problem+json response."""
-
-    @functools.wraps(handler)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
-        try:
-            return await handler(*args, **kwargs)
-        except Exception as exc:
-            return problem_for(exc)
-
-    return wrapper
-
-
 def read_body(req: func.HttpRequest, model: type[T]) -> T:
     raw = req.get_body()
     if not raw:
@@ -123,38 +122,6 @@ def read_body(req: func.HttpRequest, model: type[T]) -> T:
     # Strict: JSON types must match the schema (0 is not false, "5" is not 5). A workload's
     # own config stays lenient, as the CLI's `-c key=value` pairs arrive as strings.
     return model.model_validate_json(raw, strict=True)
-
-
-def query_int(
-    req: func.HttpRequest, name: str, default: int | None, *, minimum: int, maximum: int
-) -> int | None:
-    raw = req.params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequestError(f"query parameter {name} must be an integer") from None
-    if not minimum <= value <= maximum:
-        raise BadRequestError(f"query parameter {name} must be between {minimum} and {maximum}")
-    return value
-
-
-def query_str(req: func.HttpRequest, name: str) -> str | None:
-    """A query parameter as given: None when absent ("" is a value, and validated as one)."""
-    return req.params.get(name)
-
-
-def query_bool(req: func.HttpRequest, name: str) -> bool:
-    raw = req.params.get(name)
-    if raw is None:
-        return False
-    raw = raw.lower()
-    if raw in ("0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise BadRequestError(f"query parameter {name} must be true or false")
 
 
 def base_url(req: func.HttpRequest) -> str:

@@ -1,56 +1,91 @@
-"""Anonymous service endpoints: health and the OpenAPI document."""
+"""Service endpoints: health and the OpenAPI document (anonymous), and metrics."""
+
+from __future__ import annotations
 
 import asyncio
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
-import azure.functions as func
 
-from api.auth import Role, authorize
-from api.http import json_response, problem_responses
-from api.openapi import openapi_document
-from api.schemas import Health, Metrics
-from haymaker.runtime import get_runtime
+from api.auth import Role
+from api.operation import Operations, Reply, Response
+
+if TYPE_CHECKING:
+    import azure.functions as func
 
 bp = df.Blueprint()
+http = Operations(bp, tag="service")
 
 HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("haymaker-functions")
     except PackageNotFoundError:
         return "0.1.0"
 
 
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@problem_responses
-async def health(req: func.HttpRequest) -> func.HttpResponse:
+@http.get(
+    "health",
+    "health",
+    role=None,
+    responses={
+        200: Response("Health", "Healthy"),
+        503: Response("Health", "Storage unreachable or a setting malformed (named)"),
+    },
+)
+async def health() -> Reply:
+    """Service and storage health."""
+    from api.schemas import Health
+    from haymaker.runtime import get_runtime
+    from haymaker.settings import SettingsError
+
+    degraded = {"status": "degraded", "version": _version()}
     try:
-        await asyncio.wait_for(get_runtime().stores().deployments.probe(), HEALTH_TIMEOUT_SECONDS)
+        runtime = get_runtime()
+    except SettingsError as exc:
+        setting = f"{exc.setting}: {exc}" if exc.setting else str(exc)
+        body = Health(**degraded, storage="unknown: the settings are malformed", settings=setting)
+        return Reply(body, 503, headers={"Retry-After": "30"})
+    try:
+        await asyncio.wait_for(runtime.stores().deployments.probe(), HEALTH_TIMEOUT_SECONDS)
     except Exception as exc:
-        body = Health(
-            status="degraded", version=_version(), storage=f"unreachable: {type(exc).__name__}"
-        )
-        return json_response(body, 503, headers={"Retry-After": "5"})
-    return json_response(Health(status="ok", version=_version(), storage="ok"))
+        body = Health(**degraded, storage=f"unreachable: {type(exc).__name__}")
+        return Reply(body, 503, headers={"Retry-After": "5"})
+    return Reply(Health(status="ok", version=_version(), storage="ok"))
 
 
-@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@problem_responses
-async def openapi(req: func.HttpRequest) -> func.HttpResponse:
+@http.get(
+    "openapi.json",
+    "openapi",
+    role=None,
+    responses={200: Response(None, "OpenAPI 3.1 document")},
+)
+async def openapi(req: func.HttpRequest) -> Reply:
+    """This document."""
+    from api.openapi import openapi_document
+
     server = req.url.split("/api/", 1)[0] + "/api"
-    return json_response(openapi_document(server))
+    return Reply(openapi_document(server))
 
 
-@bp.route(route="metrics", methods=["GET"])
-@problem_responses
-async def metrics(req: func.HttpRequest) -> func.HttpResponse:
-    """Counts by status and workload, from two columns of each deployment and schedule."""
-    authorize(req, Role.READER)
+@http.get(
+    "metrics",
+    "metrics",
+    role=Role.READER,
+    responses={200: Response("Metrics", "Counts")},
+)
+async def metrics() -> Reply:
+    """Deployments by status and workload; schedules."""
+    from api.schemas import Metrics
+    from haymaker.runtime import get_runtime
+
+    # Counts by status and workload, from two columns of each deployment and schedule.
     stores = get_runtime().stores()
     deployments = await stores.deployments.counts()
     total = sum(deployments["by_status"].values())
     schedules = await stores.schedules.counts()
-    return json_response(Metrics(deployments={"total": total, **deployments}, schedules=schedules))
+    return Reply(Metrics(deployments={"total": total, **deployments}, schedules=schedules))

@@ -1,486 +1,47 @@
-"""The OpenAPI 3.1 document of the HTTP API, built from the same pydantic models it serves."""
+"""The OpenAPI 3.1 document, generated from the operations' declarations (api.operation) and
+the pydantic models they name. It is built on the first request for it, never at import.
+
+What the declarations imply is derived here rather than declared: 400 for any operation with
+path, query or body inputs, 422 for a body, and for every operation behind a function key
+401 (the host's, no body), 403 (App Service authentication without the role) and 503 (storage
+unreachable or a setting malformed). A response's `link` links its body field to every
+operation taking a path parameter of that name.
+"""
+
+from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from api.auth import FUNCTION_KEY_HEADER, FUNCTION_KEY_QUERY
+from api.http import JSON, PROBLEM_JSON
+from api.operation import Operation, registered_operations, resolve
 
-from api.schemas import (
-    CleanupPreview,
-    DeployAccepted,
-    DeploymentList,
-    Health,
-    LogPage,
-    Metrics,
-    Problem,
-    Purged,
-    ScheduleDeleted,
-    ScheduleList,
-    ScheduleView,
-    WorkloadList,
-)
-from haymaker.models import DeploymentConfig, DeploymentState, DeploymentStatus
-from haymaker.schedules.models import SCHEDULE_ID_PATTERN, ScheduleSpec, ScheduleUpdate
-from haymaker.store.logs import MAX_LOG_CURSOR
-from haymaker.store.tables import CONTINUATION_PATTERN
-from haymaker.workloads.manifest import WorkloadManifest
-
-# Bodies the API reads are described as it validates them (accepted aliases such as
-# `workload`); everything else as it serializes them (field names, as sent).
-_REQUEST_MODELS: tuple[type[BaseModel], ...] = (DeploymentConfig, ScheduleSpec, ScheduleUpdate)
-_RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
-    CleanupPreview,
-    DeployAccepted,
-    DeploymentList,
-    DeploymentState,
-    Health,
-    LogPage,
-    Metrics,
-    Problem,
-    Purged,
-    ScheduleDeleted,
-    ScheduleList,
-    ScheduleView,
-    WorkloadList,
-    WorkloadManifest,
-)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _PROBLEMS = {
-    "400": "Malformed request (bad JSON, query parameter or identifier)",
-    "403": "Signed in (App Service authentication) without the role this needs",
-    "404": "No such deployment, schedule, workload or command",
-    "409": "Not legal in the current state (a transition, or a schedule at max_active)",
-    "422": (
+    400: "Malformed request (bad JSON, query parameter or identifier)",
+    403: "Signed in (App Service authentication) without the role this needs",
+    404: "No such deployment, schedule or workload",
+    409: "Not legal in the current state (a transition, or a schedule at max_active)",
+    422: (
         "The body, cron, time zone or workload config does not satisfy its schema, "
         "or a continuation token does not decode"
     ),
-    "429": "Too many deploy requests from this caller; see Retry-After",
-    "503": "Storage or the orchestration service is not reachable",
+    429: "Too many deploy requests from this caller; see Retry-After",
+    503: (
+        "Storage or the orchestration service is not reachable, or an app setting is "
+        "malformed (the detail names it)"
+    ),
 }
-
-
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return dict(_schemas()[0][model])
-
-
-def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
-
-
-def _responses(ok: dict[str, Any], *problems: str) -> dict[str, Any]:
-    responses = dict(ok)
-    for code in problems:
-        responses[code] = {
-            "description": _PROBLEMS[code],
-            "content": {"application/problem+json": {"schema": _ref(Problem)}},
-        }
-    return responses
-
-
-def _links(parameter: str, *operation_ids: str) -> dict[str, Any]:
-    """The id in a response feeds these operations (for clients and stateful fuzzing)."""
-    return {
-        operation_id: {
-            "operationId": operation_id,
-            "parameters": {parameter: f"$response.body#/{parameter}"},
-        }
-        for operation_id in operation_ids
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until this caller may deploy again",
+        "schema": {"type": "integer", "minimum": 1},
+        "required": True,
     }
-
-
-def _param(
-    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": required or where == "path",
-        "schema": schema,
-        "description": description,
-    }
-
-
-_ID = _param(
-    "deployment_id",
-    "path",
-    {"type": "string", "pattern": "^[a-z][a-z0-9-]{2,62}$"},
-    "deployment id",
-)
-_WORKLOAD_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"}
-_CONTINUATION = _param(
-    "continuation",
-    "query",
-    {"type": "string", "pattern": CONTINUATION_PATTERN},
-    "token from the previous page",
-)
-_PAGE_SIZE = _param(
-    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "page size"
-)
-_STATUS_VALUES = [status.value for status in DeploymentStatus]
-_SCHEDULE = _param(
-    "schedule_id", "path", {"type": "string", "pattern": SCHEDULE_ID_PATTERN}, "schedule id"
-)
-
-
-def _command(name: str, summary: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    ok = {
-        "200": _json(DeploymentState, "Nothing to do: already there or already requested"),
-        "202": _json(DeploymentState, "Desired state recorded; the orchestration acts on it"),
-    }
-    if name == "cleanup":
-        ok["200"] = {
-            "description": "With dry_run: what cleanup would delete. Otherwise: nothing to do",
-            "content": {
-                "application/json": {
-                    "schema": {"oneOf": [_ref(CleanupPreview), _ref(DeploymentState)]}
-                }
-            },
-        }
-    return {
-        "post": {
-            "operationId": f"{name}Deployment",
-            "summary": summary,
-            "tags": ["deployments"],
-            "parameters": [_ID, *(extra or [])],
-            "responses": _responses(
-                ok, "400", "403", "404", "409", *(["422"] if name == "cleanup" else []), "503"
-            ),
-        }
-    }
-
-
-def _with_auth_responses(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every operation behind a function key can answer 401 (from the host, no body) and,
-    with App Service authentication on, 403."""
-    for operations in paths.values():
-        for operation in operations.values():
-            if operation.get("security") == []:
-                continue
-            responses = operation["responses"]
-            responses.setdefault("401", {"description": "Missing or wrong function key"})
-            responses.setdefault("403", _responses({}, "403")["403"])
-            if "429" in responses:
-                responses["429"]["headers"] = {
-                    "Retry-After": {
-                        "description": "Seconds until this caller may deploy again",
-                        "schema": {"type": "integer", "minimum": 1},
-                        "required": True,
-                    }
-                }
-    return paths
-
-
-def _paths() -> dict[str, Any]:
-    return _with_auth_responses(_lifecycle_paths())
-
-
-def _lifecycle_paths() -> dict[str, Any]:
-    return {
-        "/health": {
-            "get": {
-                "operationId": "health",
-                "summary": "Service and storage health",
-                "tags": ["service"],
-                "security": [],
-                "responses": {
-                    "200": _json(Health, "Healthy"),
-                    "503": _json(Health, "Storage unreachable"),
-                },
-            }
-        },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Deployments by status and workload; schedules",
-                "tags": ["service"],
-                "responses": _responses({"200": _json(Metrics, "Counts")}, "403", "503"),
-            }
-        },
-        "/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "tags": ["service"],
-                "security": [],
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.1 document",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
-        "/deployments": {
-            "post": {
-                "operationId": "deploy",
-                "summary": "Deploy a workload",
-                "tags": ["deployments"],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref(DeploymentConfig)}},
-                },
-                "responses": _responses(
-                    {
-                        "202": {
-                            **_json(DeployAccepted, "Accepted; poll status_url"),
-                            "headers": {"Location": {"schema": {"type": "string"}}},
-                            "links": _links(
-                                "deployment_id",
-                                "getDeployment",
-                                "getDeploymentLogs",
-                                "stopDeployment",
-                                "startDeployment",
-                                "cleanupDeployment",
-                                "purgeDeployment",
-                            ),
-                        }
-                    },
-                    "400",
-                    "404",
-                    "422",
-                    "429",
-                    "503",
-                ),
-            },
-            "get": {
-                "operationId": "listDeployments",
-                "summary": "List deployments, a page at a time",
-                "tags": ["deployments"],
-                "parameters": [
-                    _param("workload", "query", _WORKLOAD_NAME, "only this workload"),
-                    _param(
-                        "status",
-                        "query",
-                        {"type": "string", "enum": _STATUS_VALUES},
-                        "only this status",
-                    ),
-                    _PAGE_SIZE,
-                    _CONTINUATION,
-                ],
-                "responses": _responses(
-                    {"200": _json(DeploymentList, "A page of deployments")}, "400", "422", "503"
-                ),
-            },
-        },
-        "/deployments/{deployment_id}": {
-            "get": {
-                "operationId": "getDeployment",
-                "summary": "Status of one deployment",
-                "tags": ["deployments"],
-                "parameters": [_ID],
-                "responses": _responses(
-                    {"200": _json(DeploymentState, "The deployment")}, "400", "403", "404", "503"
-                ),
-            },
-            "delete": {
-                "operationId": "purgeDeployment",
-                "summary": "Purge a finished deployment: its history, logs, records and state",
-                "tags": ["deployments"],
-                "parameters": [_ID],
-                "responses": _responses(
-                    {"200": _json(Purged, "Purged")}, "400", "403", "404", "409", "503"
-                ),
-            },
-        },
-        "/deployments/{deployment_id}/logs": {
-            "get": {
-                "operationId": "getDeploymentLogs",
-                "summary": "Log lines of one deployment",
-                "tags": ["deployments"],
-                "parameters": [
-                    _ID,
-                    _param(
-                        "tail",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 100000},
-                        "only the last N lines",
-                    ),
-                    _param(
-                        "after",
-                        "query",
-                        {"type": "integer", "minimum": -1, "maximum": MAX_LOG_CURSOR},
-                        "only lines after this cursor",
-                    ),
-                    _param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
-                        "at most this many lines",
-                    ),
-                ],
-                "responses": _responses(
-                    {"200": _json(LogPage, "Log lines in order")}, "400", "404", "503"
-                ),
-            }
-        },
-        "/deployments/{deployment_id}/stop": _command("stop", "Stop at the next step boundary"),
-        "/deployments/{deployment_id}/start": _command(
-            "start", "Resume a stopped deployment from its cursor"
-        ),
-        "/deployments/{deployment_id}/cleanup": _command(
-            "cleanup",
-            "Delete what the deployment created, then complete it",
-            [
-                _param(
-                    "dry_run",
-                    "query",
-                    {"type": "boolean", "default": False},
-                    "only list what would be deleted",
-                ),
-                _param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 1000},
-                    "dry run page size",
-                ),
-                _CONTINUATION,
-            ],
-        ),
-        "/schedules": {
-            "post": {
-                "operationId": "createSchedule",
-                "summary": "Run a workload on an NCRONTAB schedule",
-                "tags": ["schedules"],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref(ScheduleSpec)}},
-                },
-                "responses": _responses(
-                    {
-                        "201": {
-                            **_json(ScheduleView, "Created"),
-                            "links": _links(
-                                "schedule_id",
-                                "getSchedule",
-                                "updateSchedule",
-                                "triggerSchedule",
-                                "deleteSchedule",
-                            ),
-                        }
-                    },
-                    "400",
-                    "404",
-                    "422",
-                    "503",
-                ),
-            },
-            "get": {
-                "operationId": "listSchedules",
-                "summary": "List schedules, a page at a time",
-                "tags": ["schedules"],
-                "parameters": [
-                    _param("workload", "query", _WORKLOAD_NAME, "only this workload"),
-                    _param(
-                        "enabled", "query", {"type": "boolean"}, "only enabled or disabled ones"
-                    ),
-                    _PAGE_SIZE,
-                    _CONTINUATION,
-                ],
-                "responses": _responses(
-                    {"200": _json(ScheduleList, "A page of schedules")}, "400", "422", "503"
-                ),
-            },
-        },
-        "/schedules/{schedule_id}": {
-            "get": {
-                "operationId": "getSchedule",
-                "summary": "A schedule, its next five slots and its recent runs",
-                "tags": ["schedules"],
-                "parameters": [_SCHEDULE],
-                "responses": _responses(
-                    {"200": _json(ScheduleView, "The schedule")}, "400", "404", "503"
-                ),
-            },
-            "patch": {
-                "operationId": "updateSchedule",
-                "summary": "Enable, disable, or change cron, time zone or config",
-                "tags": ["schedules"],
-                "parameters": [_SCHEDULE],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref(ScheduleUpdate)}},
-                },
-                "responses": _responses(
-                    {"200": _json(ScheduleView, "The changed schedule")},
-                    "400",
-                    "404",
-                    "409",
-                    "422",
-                    "503",
-                ),
-            },
-            "delete": {
-                "operationId": "deleteSchedule",
-                "summary": "Delete a schedule (optionally stopping its active runs)",
-                "tags": ["schedules"],
-                "parameters": [
-                    _SCHEDULE,
-                    _param(
-                        "stop_runs",
-                        "query",
-                        {"type": "boolean", "default": False},
-                        "stop its active runs too",
-                    ),
-                ],
-                "responses": _responses(
-                    {"200": _json(ScheduleDeleted, "Deleted")}, "400", "404", "503"
-                ),
-            },
-        },
-        "/schedules/{schedule_id}/trigger": {
-            "post": {
-                "operationId": "triggerSchedule",
-                "summary": "Run the schedule's workload now",
-                "tags": ["schedules"],
-                "parameters": [_SCHEDULE],
-                "responses": _responses(
-                    {
-                        "202": {
-                            **_json(DeployAccepted, "Started; poll status_url"),
-                            "headers": {"Location": {"schema": {"type": "string"}}},
-                        }
-                    },
-                    "400",
-                    "404",
-                    "409",
-                    "422",
-                    "503",
-                ),
-            }
-        },
-        "/workloads": {
-            "get": {
-                "operationId": "listWorkloads",
-                "summary": "Installed workloads",
-                "tags": ["workloads"],
-                "responses": _responses({"200": _json(WorkloadList, "Installed workloads")}),
-            }
-        },
-        "/workloads/{name}": {
-            "get": {
-                "operationId": "getWorkload",
-                "summary": "A workload's manifest and config schema",
-                "tags": ["workloads"],
-                "parameters": [_param("name", "path", _WORKLOAD_NAME, "workload name")],
-                "responses": _responses(
-                    {"200": _json(WorkloadManifest, "The manifest")}, "400", "404"
-                ),
-            }
-        },
-    }
-
-
-@cache
-def _schemas() -> tuple[dict[type[BaseModel], dict[str, str]], dict[str, Any]]:
-    """Each model's $ref and the component schemas. A model read in one shape and sent in
-    another gets two components (`-Input`/`-Output`)."""
-    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-        *((model, "validation") for model in _REQUEST_MODELS),
-        *((model, "serialization") for model in _RESPONSE_MODELS),
-    ]
-    refs, document = models_json_schema(modes, ref_template="#/components/schemas/{model}")
-    return {model: ref for (model, _), ref in refs.items()}, document.get("$defs", {})
+}
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
@@ -493,12 +54,189 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "security": [{"functionKey": []}, {"functionKeyQuery": []}],
-        "paths": _paths(),
+        **_document(registered_operations()),
+    }
+
+
+def problem_statuses(operation: Operation) -> list[int]:
+    """Every problem status an operation can answer, declared or implied."""
+    statuses = set(operation.problems)
+    if operation.path or operation.query or operation.body:
+        statuses.add(400)
+    if operation.body:
+        statuses.add(422)
+    if operation.role is not None:
+        statuses |= {401, 403, 503}
+    return sorted(statuses)
+
+
+class _Schemas:
+    """Component schemas of every model the operations name, from one models_json_schema
+    call: bodies the API reads as it validates them (accepted aliases such as `workload`),
+    everything it sends as it serializes them. A model read in one shape and sent in another
+    gets two components (`-Input`/`-Output`). Query models are read for their properties,
+    which become parameters, and are no components themselves."""
+
+    def __init__(self, operations: tuple[Operation, ...]) -> None:
+        from pydantic.json_schema import models_json_schema
+
+        self.queries = _unique(o.query_model for o in operations if o.query_model)
+        requests = _unique(o.body_model for o in operations if o.body_model)
+        responses = _unique(
+            [resolve("Problem")]
+            + [
+                model
+                for o in operations
+                for models in o.response_models.values()
+                for model in models
+            ]
+        )
+        refs, document = models_json_schema(
+            [
+                *((model, "validation") for model in (*requests, *self.queries)),
+                *((model, "serialization") for model in responses),
+            ],
+            ref_template="#/components/schemas/{model}",
+        )
+        self.refs = {model: ref for (model, _), ref in refs.items()}
+        self.components: dict[str, Any] = document.get("$defs", {})
+        self._query_schemas = {model: self._take(model) for model in self.queries}
+
+    def _take(self, model: type[BaseModel]) -> dict[str, Any]:
+        name = self.refs[model]["$ref"].rsplit("/", 1)[1]
+        return self.components.pop(name)
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
+        return dict(self.refs[model])
+
+    def query_parameters(self, model: type[BaseModel]) -> list[dict[str, Any]]:
+        schema = self._query_schemas[model]
+        required = set(schema.get("required", ()))
+        return [
+            _parameter(name, "query", prop, required=name in required)
+            for name, prop in schema["properties"].items()
+        ]
+
+
+def _unique(models: Any) -> list[Any]:
+    return list(dict.fromkeys(models))
+
+
+def _parameter(name: str, where: str, schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    """A parameter from its JSON schema: its description moves up to the parameter, and an
+    optional value's null branch goes (an absent parameter is the null)."""
+    schema = dict(schema)
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) == 1:
+        schema = {**branches[0], **schema}  # the field's own keys win over its type's
+    elif branches:
+        schema["anyOf"] = branches
+    schema.pop("title", None)
+    description = schema.pop("description", "")
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _path_parameters(operation: Operation) -> list[dict[str, Any]]:
+    return [
+        _parameter(name, "path", adapter.json_schema(), required=True)
+        for name, adapter in operation.path_types.items()
+    ]
+
+
+def _links(field: str, operations: tuple[Operation, ...]) -> dict[str, Any]:
+    """The id in a response feeds these operations (for clients and stateful fuzzing)."""
+    return {
+        other.operation_id: {
+            "operationId": other.operation_id,
+            "parameters": {field: f"$response.body#/{field}"},
+        }
+        for other in operations
+        if field in other.path
+    }
+
+
+def _responses(
+    operation: Operation, operations: tuple[Operation, ...], schemas: _Schemas
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, response in sorted(operation.responses.items()):
+        models = operation.response_models[status]
+        if not models:
+            schema: dict[str, Any] = {"type": "object"}
+        elif len(models) == 1:
+            schema = schemas.ref(models[0])
+        else:
+            schema = {"oneOf": [schemas.ref(model) for model in models]}
+        documented: dict[str, Any] = {
+            "description": response.description,
+            "content": {JSON: {"schema": schema}},
+        }
+        if response.headers:
+            documented["headers"] = {
+                name: {"description": description, "schema": {"type": "string"}}
+                for name, description in response.headers.items()
+            }
+        if response.link:
+            documented["links"] = _links(response.link, operations)
+        responses[str(status)] = documented
+    problem = {PROBLEM_JSON: {"schema": schemas.ref(resolve("Problem"))}}
+    for status in problem_statuses(operation):
+        if status == 401:
+            responses["401"] = {"description": "Missing or wrong function key"}
+            continue
+        responses[str(status)] = {"description": _PROBLEMS[status], "content": problem}
+        if status == 429:
+            responses["429"]["headers"] = _RETRY_AFTER
+    return responses
+
+
+def _operation(
+    operation: Operation, operations: tuple[Operation, ...], schemas: _Schemas
+) -> dict[str, Any]:
+    documented: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "tags": [operation.tag],
+    }
+    if operation.role is None:
+        documented["security"] = []
+    parameters = _path_parameters(operation)
+    if operation.query_model is not None:
+        parameters += schemas.query_parameters(operation.query_model)
+    if parameters:
+        documented["parameters"] = parameters
+    if operation.body_model is not None:
+        documented["requestBody"] = {
+            "required": True,
+            "content": {JSON: {"schema": schemas.ref(operation.body_model)}},
+        }
+    documented["responses"] = _responses(operation, operations, schemas)
+    return documented
+
+
+@cache
+def _document(operations: tuple[Operation, ...]) -> dict[str, Any]:
+    schemas = _Schemas(operations)
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        paths.setdefault(f"/{operation.route}", {})[operation.method.lower()] = _operation(
+            operation, operations, schemas
+        )
+    return {
+        "paths": paths,
         "components": {
-            "schemas": _schemas()[1],
+            "schemas": schemas.components,
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
-                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "functionKey": {"type": "apiKey", "in": "header", "name": FUNCTION_KEY_HEADER},
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": FUNCTION_KEY_QUERY},
             },
         },
     }

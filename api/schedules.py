@@ -1,104 +1,142 @@
 """Schedule endpoints: create, list, show, change, delete and run-now."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
-import azure.functions as func
 
-from api.auth import Role, authorize
-from api.http import (
-    base_url,
-    json_response,
-    problem_responses,
-    query_bool,
-    query_int,
-    query_str,
-    read_body,
-)
-from api.orchestration import ensure_started, notify
-from api.schemas import DeployAccepted, ScheduleDeleted, ScheduleList, ScheduleView
-from haymaker import keys
-from haymaker.errors import IllegalTransitionError
-from haymaker.models import DeploymentStatus
-from haymaker.runtime import get_runtime
-from haymaker.schedules.models import ScheduleSpec, ScheduleUpdate
-from haymaker.schedules.scheduler import Scheduler
-from haymaker.transitions import Command
+from api.auth import Role
+from api.http import base_url
+from api.operation import LOCATION, Operations, Reply, Response
+from runs.orchestration import notify
+from runs.services import scheduler_for
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+    from api.schemas import (
+        ScheduleDeleteQuery,
+        ScheduleId,
+        ScheduleQuery,
+        ScheduleSpec,
+        ScheduleUpdate,
+        ScheduleView,
+    )
+    from haymaker.schedules.models import ScheduleState
+    from haymaker.schedules.scheduler import Scheduler
 
 bp = df.Blueprint()
+http = Operations(bp, tag="schedules")
 
 
-def scheduler_for(client: df.DurableOrchestrationClient) -> Scheduler:
-    runtime = get_runtime()
-    stores = runtime.stores()
-    return Scheduler(
-        stores,
-        runtime.registry,
-        lambda deployment_id: ensure_started(client, deployment_id),
-        clock=runtime.clock,
-        grace=timedelta(seconds=runtime.settings.schedule_grace_seconds),
-        require_llm=runtime.require_llm,
-    )
+def _view(scheduler: Scheduler, state: ScheduleState) -> ScheduleView:
+    from api.schemas import ScheduleView
 
-
-def _view(scheduler: Scheduler, state) -> ScheduleView:
     return ScheduleView(**state.model_dump(), next_slots=scheduler.upcoming(state))
 
 
-@bp.route(route="schedules", methods=["GET", "POST"])
-@bp.durable_client_input(client_name="client")
-@problem_responses
-async def schedules(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
+@http.post(
+    "schedules",
+    "createSchedule",
+    role=Role.ADMIN,
+    responses={201: Response("ScheduleView", "Created", headers=LOCATION, link="schedule_id")},
+    problems=(404,),
+)
+async def create_schedule(
+    body: ScheduleSpec, req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Run a workload on an NCRONTAB schedule."""
     scheduler = scheduler_for(client)
-    if req.method == "POST":
-        authorize(req, Role.ADMIN)
-        state = await scheduler.create(read_body(req, ScheduleSpec))
-        location = f"{base_url(req)}/{state.schedule_id}"
-        return json_response(_view(scheduler, state), 201, headers={"Location": location})
-    authorize(req, Role.READER)
-    workload = query_str(req, "workload")
-    if workload is not None:
-        keys.workload_name(workload)
-    enabled = query_bool(req, "enabled") if query_str(req, "enabled") is not None else None
-    page = await scheduler.schedules.list(
-        workload=workload,
-        enabled=enabled,
-        limit=query_int(req, "limit", 50, minimum=1, maximum=1000) or 50,
-        continuation=query_str(req, "continuation"),
-    )
-    return json_response(ScheduleList(items=page.items, continuation=page.continuation))
+    state = await scheduler.create(body)
+    location = f"{base_url(req)}/{state.schedule_id}"
+    return Reply(_view(scheduler, state), 201, headers={"Location": location})
 
 
-@bp.route(route="schedules/{schedule_id}", methods=["GET", "PATCH", "DELETE"])
-@bp.durable_client_input(client_name="client")
-@problem_responses
-async def schedule(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    scheduler = scheduler_for(client)
-    identifier = keys.schedule_id(req.route_params["schedule_id"])
-    authorize(req, Role.READER if req.method == "GET" else Role.ADMIN)
-    if req.method == "PATCH":
-        state = await scheduler.update(identifier, read_body(req, ScheduleUpdate))
-        return json_response(_view(scheduler, state))
-    if req.method == "DELETE":
-        stopped = (
-            await _stop_runs(client, scheduler, identifier) if query_bool(req, "stop_runs") else []
+@http.get(
+    "schedules",
+    "listSchedules",
+    role=Role.READER,
+    responses={200: Response("ScheduleList", "A page of schedules")},
+    problems=(422,),
+)
+async def list_schedules(query: ScheduleQuery) -> Reply:
+    """List schedules, a page at a time."""
+    from api.schemas import ScheduleList
+    from haymaker.runtime import get_runtime
+
+    page = (
+        await get_runtime()
+        .stores()
+        .schedules.list(
+            workload=query.workload,
+            enabled=query.enabled,
+            limit=query.limit,
+            continuation=query.continuation,
         )
-        await scheduler.delete(identifier)
-        return json_response(ScheduleDeleted(schedule_id=identifier, stopped=stopped))
-    state = (await scheduler.schedules.get(identifier)).state
-    return json_response(_view(scheduler, state))
+    )
+    return Reply(ScheduleList(items=page.items, continuation=page.continuation))
+
+
+@http.get(
+    "schedules/{schedule_id}",
+    "getSchedule",
+    role=Role.READER,
+    responses={200: Response("ScheduleView", "The schedule")},
+    problems=(404,),
+)
+async def get_schedule(schedule_id: ScheduleId, client: df.DurableOrchestrationClient) -> Reply:
+    """A schedule, its next five slots and its recent runs."""
+    scheduler = scheduler_for(client)
+    state = (await scheduler.schedules.get(schedule_id)).state
+    return Reply(_view(scheduler, state))
+
+
+@http.patch(
+    "schedules/{schedule_id}",
+    "updateSchedule",
+    role=Role.ADMIN,
+    responses={200: Response("ScheduleView", "The changed schedule")},
+    problems=(404, 409),
+)
+async def update_schedule(
+    schedule_id: ScheduleId, body: ScheduleUpdate, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Enable, disable, or change cron, time zone or config."""
+    scheduler = scheduler_for(client)
+    state = await scheduler.update(schedule_id, body)
+    return Reply(_view(scheduler, state))
+
+
+@http.delete(
+    "schedules/{schedule_id}",
+    "deleteSchedule",
+    role=Role.ADMIN,
+    responses={200: Response("ScheduleDeleted", "Deleted")},
+    problems=(404,),
+)
+async def delete_schedule(
+    schedule_id: ScheduleId, query: ScheduleDeleteQuery, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Delete a schedule (optionally stopping its active runs)."""
+    from api.schemas import ScheduleDeleted
+
+    scheduler = scheduler_for(client)
+    stopped = await _stop_runs(client, scheduler, schedule_id) if query.stop_runs else []
+    await scheduler.delete(schedule_id)
+    return Reply(ScheduleDeleted(schedule_id=schedule_id, stopped=stopped))
 
 
 async def _stop_runs(
-    client: df.DurableOrchestrationClient, scheduler: Scheduler, identifier: str
+    client: df.DurableOrchestrationClient, scheduler: Scheduler, schedule_id: str
 ) -> list[str]:
+    from haymaker.errors import IllegalTransitionError
+    from haymaker.runtime import get_runtime
+    from haymaker.transitions import Command
+
     lifecycle = get_runtime().lifecycle()
     stopped = []
-    for deployment_id in await scheduler.active_runs(identifier):
+    for deployment_id in await scheduler.active_runs(schedule_id):
         try:
             outcome = await lifecycle.command(deployment_id, Command.STOP)
         except IllegalTransitionError:
@@ -109,17 +147,23 @@ async def _stop_runs(
     return stopped
 
 
-@bp.route(route="schedules/{schedule_id}/trigger", methods=["POST"])
-@bp.durable_client_input(client_name="client")
-@problem_responses
-async def schedule_trigger(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    authorize(req, Role.ADMIN)
-    scheduler = scheduler_for(client)
-    deployment_id = await scheduler.trigger(keys.schedule_id(req.route_params["schedule_id"]))
+@http.post(
+    "schedules/{schedule_id}/trigger",
+    "triggerSchedule",
+    role=Role.ADMIN,
+    responses={202: Response("DeployAccepted", "Started; poll status_url", headers=LOCATION)},
+    problems=(404, 409, 422),
+)
+async def trigger_schedule(
+    schedule_id: ScheduleId, req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> Reply:
+    """Run the schedule's workload now."""
+    from api.schemas import DeployAccepted
+    from haymaker.models import DeploymentStatus
+
+    deployment_id = await scheduler_for(client).trigger(schedule_id)
     status_url = f"{base_url(req).split('/schedules/', 1)[0]}/deployments/{deployment_id}"
     accepted = DeployAccepted(
         deployment_id=deployment_id, status=DeploymentStatus.PENDING, status_url=status_url
     )
-    return json_response(accepted, 202, headers={"Location": status_url})
+    return Reply(accepted, 202, headers={"Location": status_url})

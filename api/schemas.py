@@ -1,12 +1,65 @@
-"""Bodies of the HTTP API that are not domain models themselves (they feed the OpenAPI document)."""
+"""Every model the HTTP API reads or sends, each under one name: the API's own bodies are
+defined here, the domain's bodies and the parameter types are re-exported. Declarations name
+them (handler annotations, `Response("DeploymentList", ...)`) instead of importing them, and
+api.operation resolves the names here on first use: importing the app loads none of this."""
 
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from haymaker.models import DeploymentState, DeploymentStatus, LogEntry, Resource
-from haymaker.schedules.models import ScheduleState
+from api.parameters import (
+    CleanupQuery,
+    Continuation,
+    DeploymentId,
+    DeploymentQuery,
+    LogQuery,
+    PageSize,
+    ScheduleDeleteQuery,
+    ScheduleId,
+    ScheduleQuery,
+    WorkloadName,
+)
+from haymaker.models import (
+    DeploymentConfig,
+    DeploymentState,
+    DeploymentStatus,
+    LogEntry,
+    Resource,
+)
+from haymaker.schedules.models import ScheduleSpec, ScheduleState, ScheduleUpdate
+from haymaker.workloads.manifest import WorkloadManifest
+
+__all__ = [
+    "CleanupPreview",
+    "CleanupQuery",
+    "Continuation",
+    "DeployAccepted",
+    "DeploymentConfig",
+    "DeploymentId",
+    "DeploymentList",
+    "DeploymentQuery",
+    "DeploymentState",
+    "Health",
+    "LogPage",
+    "LogQuery",
+    "Metrics",
+    "PageSize",
+    "Problem",
+    "Purged",
+    "ScheduleDeleteQuery",
+    "ScheduleDeleted",
+    "ScheduleId",
+    "ScheduleList",
+    "ScheduleQuery",
+    "ScheduleSpec",
+    "ScheduleUpdate",
+    "ScheduleView",
+    "WorkloadList",
+    "WorkloadManifest",
+    "WorkloadName",
+    "WorkloadSummary",
+]
 
 
 class DeployAccepted(BaseModel):
@@ -59,6 +112,7 @@ class Health(BaseModel):
     status: str
     version: str
     storage: str
+    settings: str = Field(default="ok", description="ok, or the malformed setting and why")
 
 
 class ScheduleView(ScheduleState):

@@ -1,21 +1,32 @@
 """Workload catalogue endpoints."""
 
-import azure.durable_functions as df
-import azure.functions as func
+from __future__ import annotations
 
-from api.auth import Role, authorize
-from api.http import json_response, problem_responses
-from api.schemas import WorkloadList, WorkloadSummary
-from haymaker import keys
-from haymaker.runtime import get_runtime
+from typing import TYPE_CHECKING
+
+import azure.durable_functions as df
+
+from api.auth import Role
+from api.operation import Operations, Reply, Response
+
+if TYPE_CHECKING:
+    from api.schemas import WorkloadName
 
 bp = df.Blueprint()
+http = Operations(bp, tag="workloads")
 
 
-@bp.route(route="workloads", methods=["GET"])
-@problem_responses
-async def workloads(req: func.HttpRequest) -> func.HttpResponse:
-    authorize(req, Role.READER)
+@http.get(
+    "workloads",
+    "listWorkloads",
+    role=Role.READER,
+    responses={200: Response("WorkloadList", "Installed workloads")},
+)
+async def list_workloads() -> Reply:
+    """Installed workloads."""
+    from api.schemas import WorkloadList, WorkloadSummary
+    from haymaker.runtime import get_runtime
+
     items = [
         WorkloadSummary(
             name=manifest.name,
@@ -25,12 +36,18 @@ async def workloads(req: func.HttpRequest) -> func.HttpResponse:
         )
         for manifest in get_runtime().registry.manifests()
     ]
-    return json_response(WorkloadList(items=items))
+    return Reply(WorkloadList(items=items))
 
 
-@bp.route(route="workloads/{name}", methods=["GET"])
-@problem_responses
-async def workload(req: func.HttpRequest) -> func.HttpResponse:
-    authorize(req, Role.READER)
-    manifest = get_runtime().registry.manifest(keys.workload_name(req.route_params["name"]))
-    return json_response(manifest.model_dump(mode="json", exclude_none=True))
+@http.get(
+    "workloads/{name}",
+    "getWorkload",
+    role=Role.READER,
+    responses={200: Response("WorkloadManifest", "The manifest")},
+    problems=(404,),
+)
+async def get_workload(name: WorkloadName) -> Reply:
+    """A workload's manifest and config schema."""
+    from haymaker.runtime import get_runtime
+
+    return Reply(get_runtime().registry.manifest(name), exclude_none=True)

@@ -62,9 +62,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from devhost.azurite import Azurite, free_port  # noqa: E402
-from haymaker.cli.dev import Process, start_host  # noqa: E402
 from haymaker.workloads.base import StepContext  # noqa: E402
 from haymaker.workloads.data_collector.workload import DataCollectorWorkload  # noqa: E402
+from haymaker_cli.dev import Process, start_host  # noqa: E402
 
 WORKLOAD = "data-collector"
 FINAL = {"completed", "failed"}

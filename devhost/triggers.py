@@ -48,24 +48,16 @@ class HttpTriggers:
     def _match(
         self, path: str, method: str
     ) -> tuple[HttpFunction | None, dict[str, str], set[str]]:
-        """The function for `path` and `method`, its route parameters, and the methods the
-        path allows (for a 405's Allow header)."""
+        """The function for `path` and `method`, its route parameters, and the methods other
+        functions on the path take (named in the 404 when none takes `method`)."""
         allowed: set[str] = set()
         for function in self.app.http:
             params = function.compiled.match(path)
             if params is None:
                 continue
-            allowed |= function.methods or {
-                "GET",
-                "POST",
-                "PUT",
-                "PATCH",
-                "DELETE",
-                "HEAD",
-                "OPTIONS",
-            }
             if function.methods is None or method in function.methods:
                 return function, params, allowed
+            allowed |= function.methods
         return None, {}, allowed
 
     def _authorized(self, function: HttpFunction, request: web.Request) -> bool:
@@ -78,9 +70,13 @@ class HttpTriggers:
         path = "/" + request.match_info["tail"]
         function, params, allowed = self._match(path, request.method)
         if function is None:
+            # The Functions host routes by path and method together: a known path with
+            # another method is a 404 like an unknown one, not a 405
+            # (Azure/azure-functions-host#10098).
+            detail = f"no function serves {request.method} {request.path!r}"
             if allowed:
-                return web.Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
-            return _problem(404, "Not found", f"no function serves {request.path!r}")
+                detail += f" (it takes {', '.join(sorted(allowed))})"
+            return _problem(404, "Not found", detail)
         if not self._authorized(function, request):
             return web.Response(status=401)
         http_request = func.HttpRequest(

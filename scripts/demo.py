@@ -7,9 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from haymaker.cli.client import ApiClient, ApiError
-from haymaker.cli.dev import DevError, dev_environment
-from haymaker.cli.output import console, print_lines, show_state, wait_until_settled
+from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.dev import DevError, dev_environment
+from haymaker_cli.follow import wait_until_settled
+from haymaker_cli.output import console, styled
+from haymaker_cli.views import print_lines, show_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,15 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     port = int(os.environ.get("DEMO_PORT", "7071"))
     try:
-        with dev_environment(ROOT, port) as url:
+        with dev_environment(ROOT, port) as url, ApiClient(url) as client:
             console.rule("Haymaker Functions demo")
             console.print(f"Local host with Azurite at {url}/api")
-            client = ApiClient(url)
             accepted = client.deploy(
                 "data-collector", {"item_count": 50, "goal": "Collect 50 data items"}
             )
             deployment_id = accepted["deployment_id"]
-            console.print(f"Deployed data-collector as [bold]{deployment_id}[/bold]")
+            console.print(styled("Deployed data-collector as ", (deployment_id, "bold")))
             state = wait_until_settled(client, deployment_id)
             console.rule("Final status")
             show_state(state)
@@ -33,7 +34,7 @@ def main() -> int:
             print_lines(client.logs(deployment_id, tail=8)["items"])
             return 0 if state["status"] == "completed" else 1
     except (DevError, ApiError) as exc:
-        console.print(f"[red]demo failed:[/red] {exc}")
+        console.print(styled(("demo failed:", "red"), f" {exc}"))
         return 1
 
 

@@ -47,8 +47,8 @@ async def stores(storage_settings: StorageSettings) -> AsyncIterator[Stores]:
 @pytest.fixture(scope="session")
 def function_app():
     """The real app, indexed once per process (the SDK refuses a second get_functions()),
-    shared with haymaker.testing's DurableHarness."""
-    from haymaker.testing.app import load_function_app
+    shared with haymaker_testing's DurableHarness."""
+    from haymaker_testing.app import load_function_app
 
     return load_function_app()
 

@@ -164,7 +164,8 @@ async def test_bad_deploy_requests(api, body, status):
         headers={"Content-Type": "application/json"},
     )
     if status == 422 and b"itemcount" in body:
-        assert problem["errors"] == [{"key": "itemcount", "message": "unknown key"}]
+        expected = "unknown key; did you mean `item_count`?"
+        assert problem["errors"] == [{"key": "itemcount", "message": expected}]
 
 
 async def test_config_errors_name_the_key(api):
@@ -272,3 +273,55 @@ async def test_health_and_openapi(api, host):
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):
         assert schema in document["components"]["schemas"]
+
+
+async def test_the_document_lists_every_parameter_and_status_each_operation_declares(
+    api, function_app
+):
+    """The served document against the declarations in this process: every query model field
+    and path parameter an operation's handler can read is a parameter of that operation, and
+    every success and problem status it can answer is documented (the old hand-written
+    document missed `schedule_id` on GET /deployments)."""
+    from api.openapi import problem_statuses
+    from api.operation import registered_operations
+
+    code, document, _ = await call(api, "GET", "/api/openapi.json")
+    assert code == 200
+    operations = registered_operations()
+    assert len(operations) == sum(len(item) for item in document["paths"].values())
+    for operation in operations:
+        documented = document["paths"][f"/{operation.route}"][operation.method.lower()]
+        assert documented["operationId"] == operation.operation_id
+        parameters = {(p["in"], p["name"]) for p in documented.get("parameters", [])}
+        declared = {("path", name) for name in operation.path}
+        if operation.query_model is not None:
+            declared |= {("query", name) for name in operation.query_model.model_fields}
+        assert parameters == declared, operation.operation_id
+        statuses = {*operation.responses, *problem_statuses(operation)}
+        assert {int(status) for status in documented["responses"]} == statuses
+        assert ("requestBody" in documented) == (operation.body is not None)
+    listed = document["paths"]["/deployments"]["get"]["parameters"]
+    assert {p["name"] for p in listed} >= {"workload", "status", "schedule_id", "limit"}
+    schedule = next(p for p in listed if p["name"] == "schedule_id")
+    from haymaker.schedules.models import SCHEDULE_ID_PATTERN
+
+    assert schedule["schema"] == {"type": "string", "pattern": SCHEDULE_ID_PATTERN}
+
+
+async def test_list_by_schedule_and_malformed_query_values_name_the_parameter(api):
+    code, page, _ = await call(
+        api, "GET", "/api/deployments", params={"schedule_id": "sch-0123456789"}
+    )
+    assert code == 200
+    assert page["items"] == []
+    problem = await expect_problem(
+        api, "GET", "/api/deployments", 400, params={"schedule_id": "weekly"}
+    )
+    assert problem["errors"][0]["key"] == "schedule_id"
+    assert "schedule_id" in problem["detail"]
+    problem = await expect_problem(
+        api, "GET", "/api/deployments/data-collector-x/logs", 400, params={"tail": "lots"}
+    )
+    assert "query parameter tail" in problem["detail"]
+    problem = await expect_problem(api, "GET", "/api/deployments/Not_Valid", 400)
+    assert "path parameter deployment_id" in problem["detail"]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from haymaker.cli import app
-from haymaker.cli.dev import dev_environment
+from haymaker_cli import app
+from haymaker_cli.dev import dev_environment
 from tests.support.azurite import ROOT, free_port
 
 
@@ -359,7 +359,7 @@ def test_deploy_wait_under_a_terminal_shows_progress_to_100_percent(host, tmp_pa
         sys.executable,
         [
             "-m",
-            "haymaker.cli",
+            "haymaker_cli",
             "deploy",
             "data-collector",
             "-c",
@@ -402,6 +402,33 @@ def test_dev_reuses_configured_storage_that_answers(storage_connection, monkeypa
     ],
 )
 def test_progress_is_what_the_workload_reports(metadata, expected):
-    from haymaker.cli.output import progress_of
+    from haymaker_cli.follow import progress_of
 
     assert progress_of(metadata) == expected
+
+
+def test_version_is_the_installed_distributions(run):
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output == f"haymaker-functions {version('haymaker-functions')}\n"
+
+
+def test_not_found_hints_say_where_to_look_for_what_was_not_found(run):
+    workload = run("deploy", "nope")
+    assert workload.exit_code == 3
+    assert "Workload not found" in workload.output
+    assert "hint: see the installed workloads with `haymaker workload list`" in workload.output
+    deployment = run("status", "data-collector-0000000000")
+    assert deployment.exit_code == 3
+    assert "hint: check the deployment id with `haymaker list`" in deployment.output
+    schedule = run("schedule", "show", "sch-0123456789")
+    assert schedule.exit_code == 3, schedule.output
+    assert "hint: check the schedule id with `haymaker schedule list`" in schedule.output
+
+
+def test_an_unknown_config_key_suggests_the_nearest(run):
+    result = run("deploy", "data-collector", "-c", "item_cout=5")
+    assert result.exit_code == 2
+    assert "item_cout: unknown key; did you mean `item_count`?" in result.output

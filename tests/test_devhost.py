@@ -213,15 +213,29 @@ async def test_function_keys_and_routing(host):
             assert response.status == 404
             assert response.content_type == "application/problem+json"
             assert "nothing-here" in (await response.json())["detail"]
-        async with anonymous.get(
-            f"{host.url}/api/start/fan_out", headers={"x-functions-key": KEY}
-        ) as response:
-            assert response.status == 405
         async with anonymous.post(
             f"{host.url}/durabletask/orchestrators/not_an_orchestrator", data=b""
         ) as response:
             assert response.status == 400
             assert "not_an_orchestrator" in (await response.json())["ExceptionMessage"]
+
+
+async def test_one_route_template_with_a_function_per_method(host):
+    """As the Functions host: each function gets its own method, and a known route with a
+    method no function takes is a 404, like an unknown route (Azure/azure-functions-host#10098)."""
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(f"{host.url}/api/items/a1") as response:
+            assert await response.text() == "read a1"
+        async with anonymous.delete(f"{host.url}/api/items/a1") as response:
+            assert await response.text() == "deleted a1"
+        async with anonymous.put(f"{host.url}/api/items/a1") as response:
+            assert response.status == 404
+            assert response.content_type == "application/problem+json"
+            assert "DELETE, GET" in (await response.json())["detail"]
+        async with anonymous.get(
+            f"{host.url}/api/start/fan_out", headers={"x-functions-key": KEY}
+        ) as response:
+            assert response.status == 404
 
 
 async def test_timer_trigger_fires_on_schedule(tick_file, host):

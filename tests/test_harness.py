@@ -1,4 +1,4 @@
-"""haymaker.testing, the authors' test kit: the in-process runner, the LLM stub, and the durable
+"""haymaker_testing, the authors' test kit: the in-process runner, the LLM stub, and the durable
 harness driving the real orchestrator and activities against Azurite."""
 
 import json
@@ -13,9 +13,9 @@ from haymaker.contracts import ActivityName
 from haymaker.errors import ConfigError, InvalidKeyError
 from haymaker.llm import LLMMessage, LLMRateLimited, LLMRequestError
 from haymaker.models import DeploymentStatus
-from haymaker.testing import DurableHarness, LLMStub, StepRunner, run_workload
 from haymaker.workloads.base import WorkloadError
 from haymaker.workloads.data_collector import DataCollectorWorkload
+from haymaker_testing import DurableHarness, LLMStub, StepRunner, run_workload
 from tests.support.flaky import FlakyWorkload
 from tests.support.tickets import TicketCounter
 
@@ -399,7 +399,7 @@ USER_TESTS = """
 import pytest
 
 from greeter import Greeter
-from haymaker.testing import run_workload
+from haymaker_testing import run_workload
 
 
 @pytest.mark.asyncio
@@ -424,7 +424,7 @@ async def test_durable(durable_harness):
 
 def test_a_users_project_uses_the_plugin(pytester, storage_connection, monkeypatch):
     """A project of its own (no repository conftest, pytest-asyncio in strict mode) with the
-    fixtures from haymaker.testing.pytest_plugin, run in a fresh process."""
+    fixtures from haymaker_testing.pytest_plugin, run in a fresh process."""
     monkeypatch.setenv("HAYMAKER_TEST_STORAGE", storage_connection)
     package = pytester.mkpydir("greeter")
     (package / "__init__.py").write_text(textwrap.dedent(USER_WORKLOAD))
@@ -432,15 +432,15 @@ def test_a_users_project_uses_the_plugin(pytester, storage_connection, monkeypat
         "name: greeter\nversion: '1.0'\nphases: [greeting]\n"
         "config_schema:\n  times: {type: integer, default: 1, min: 1}\n"
     )
-    pytester.makeconftest('pytest_plugins = ["haymaker.testing.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["haymaker_testing.pytest_plugin"]')
     pytester.makepyfile(test_greeter=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
 def test_idempotence_check_ignores_only_what_is_named():
-    from haymaker.testing.idempotence import differences
     from haymaker.workloads.base import StepResult
+    from haymaker_testing.idempotence import differences
 
     def step(elapsed: int, status: int) -> tuple[StepResult, list]:
         failures = {"https://a/": {"status": status, "elapsed_ms": elapsed}}

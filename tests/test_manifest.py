@@ -55,6 +55,21 @@ def test_bad_config_is_rejected_naming_the_key(manifest, config, key):
     assert key in raised.value.detail
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("item_cout", "unknown key; did you mean `item_count`?"),
+        ("batchsize", "unknown key; did you mean `batch_size`?"),
+        ("colour", "unknown key"),  # nothing near it
+    ],
+)
+def test_an_unknown_key_suggests_the_nearest_known_one(manifest, key, message):
+    with pytest.raises(ConfigError) as raised:
+        manifest.validate_config({key: 1})
+    assert raised.value.errors == [{"key": key, "message": message}]
+    assert f"{key}: {message}" in raised.value.detail
+
+
 def test_config_must_be_an_object(manifest):
     with pytest.raises(ConfigError):
         manifest.validate_config([1, 2])  # type: ignore[arg-type]
@@ -141,8 +156,8 @@ def test_an_optional_key_without_a_default_is_null_and_takes_values():
 
 
 async def test_data_collectors_default_goal_follows_item_count():
-    from haymaker.testing import run_workload
     from haymaker.workloads.data_collector import DataCollectorWorkload
+    from haymaker_testing import run_workload
 
     fast = {"item_delay_ms": 0}
     derived = await run_workload(DataCollectorWorkload, {"item_count": 3, **fast})

@@ -202,3 +202,35 @@ async def test_every_step_log_line_names_its_deployment_instance_and_phase(api, 
     assert step_lines
     for line in step_lines:
         assert f"[deployment_id={deployment_id} instance_id={deployment_id} phase=" in line, line
+
+
+# -- a malformed setting ---------------------------------------------------------------------
+
+
+async def test_a_malformed_setting_is_a_503_naming_it_and_health_reports_it(storage_connection):
+    """The host starts; every keyed endpoint answers 503 naming the setting (never a 500),
+    and the anonymous health check says the service is degraded, and why."""
+    import aiohttp
+
+    setting = "HAYMAKER_DEPLOY_RATE_LIMIT"
+    process = HostProcess(storage_connection, env={setting: "lots"}).start()
+    try:
+        async with aiohttp.ClientSession(base_url=process.url) as api:
+            for method, path, body in [
+                ("GET", "/api/deployments", None),
+                ("POST", "/api/deployments", BODY),
+                ("GET", "/api/workloads", None),
+                ("GET", "/api/schedules/sch-0123456789", None),
+            ]:
+                problem = await expect_problem(api, method, path, 503, json=body)
+                assert problem["title"] == "Service misconfigured"
+                assert setting in problem["detail"]
+            code, health, response = await call(api, "GET", "/api/health")
+            assert code == 503
+            assert response.content_type == "application/json"
+            assert health["status"] == "degraded"
+            assert health["settings"].startswith(f"{setting}: ")
+            assert response.headers["Retry-After"]
+    finally:
+        process.stop()
+    assert "unhandled error" not in process.log()  # the path to a 500 was never taken

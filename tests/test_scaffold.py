@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from haymaker.keys import WORKLOAD_NAME_PATTERN
-from haymaker.scaffold import Names
 from haymaker.workloads.manifest import WorkloadManifest
+from haymaker_cli.scaffold import Names, builtin_names
 from tests.support.api import all_logs, call, wait_for
 from tests.support.host import HostProcess
 from tests.support.packages import (
@@ -44,6 +44,7 @@ NAME = "bale-counter"
         ("data-collector", "a built-in workload has that name"),
         ("m365-knowledge-worker", "a built-in workload has that name"),
         ("haymaker", "its package 'haymaker' would shadow an existing Python module"),
+        ("haymaker-cli", "its package 'haymaker_cli' would shadow an existing Python module"),
         ("json", "its package 'json' would shadow an existing Python module"),
         ("abc", "its package 'abc' would shadow an existing Python module"),
         ("async", "its package 'async' is a Python keyword"),
@@ -56,6 +57,12 @@ def test_bad_names_are_refused_with_the_reason(tmp_path, name, reason):
     assert f"error: cannot use {name!r} as a workload name: " in result.stderr
     assert reason in result.stderr
     assert not target.exists()
+
+
+def test_the_built_in_names_are_the_registrys_without_importing_the_workloads():
+    from haymaker.workloads.registry import builtin_workloads
+
+    assert builtin_names() == {cls.manifest().name for cls in builtin_workloads()}
 
 
 @pytest.mark.parametrize(
@@ -156,12 +163,12 @@ def test_the_package_has_its_manifest_entry_point_and_tests(generated):
     assert project["name"] == NAME
     # haymaker comes from the host: a dependency on it would fail Azure's remote build
     assert project["dependencies"] == []
-    assert "haymaker-functions" in project["optional-dependencies"]["dev"]
+    assert "haymaker-functions[testing]" in project["optional-dependencies"]["dev"]
     assert project["entry-points"]["haymaker.workloads"] == {
         NAME: "bale_counter.workload:BaleCounterWorkload"
     }
     assert (
-        'pytest_plugins = ["haymaker.testing.pytest_plugin"]'
+        'pytest_plugins = ["haymaker_testing.pytest_plugin"]'
         in (generated / "tests/conftest.py").read_text()
     )
 

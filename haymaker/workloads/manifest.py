@@ -7,7 +7,9 @@ pydantic's, and every error names its key.
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -165,7 +167,7 @@ class WorkloadManifest(BaseModel):
         try:
             validated = self.config_model.model_validate(config or {})
         except ValidationError as exc:
-            errors = [_describe(error) for error in exc.errors()]
+            errors = [_describe(error, self.config_schema) for error in exc.errors()]
             detail = "; ".join(f"{e['key']}: {e['message']}" for e in errors)
             raise ConfigError(f"invalid config for {self.name}: {detail}", errors=errors) from None
         result = validated.model_dump(mode="json")
@@ -182,7 +184,10 @@ class WorkloadManifest(BaseModel):
         ]
 
 
-def _describe(error: Any) -> dict[str, Any]:
+def _describe(error: Any, known: Iterable[str]) -> dict[str, Any]:
     location = ".".join(str(part) for part in error["loc"]) or "config"
-    message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-    return {"key": location, "message": message}
+    if error["type"] != "extra_forbidden":
+        return {"key": location, "message": error["msg"]}
+    nearest = difflib.get_close_matches(location, list(known), n=1)
+    hint = f"; did you mean `{nearest[0]}`?" if nearest else ""
+    return {"key": location, "message": f"unknown key{hint}"}

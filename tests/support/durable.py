@@ -1,5 +1,5 @@
-"""The in-process orchestration driver now lives in haymaker.testing (the author test kit)."""
+"""The in-process orchestration driver now lives in haymaker_testing (the author test kit)."""
 
-from haymaker.testing.orchestration import ActivityHook, InlineOrchestration
+from haymaker_testing.orchestration import ActivityHook, InlineOrchestration
 
 __all__ = ["ActivityHook", "InlineOrchestration"]

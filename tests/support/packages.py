@@ -14,7 +14,7 @@ from pathlib import Path
 from click.testing import Result
 from typer.testing import CliRunner
 
-from haymaker.cli import app
+from haymaker_cli import app
 
 BIN = Path(sys.executable).parent
 

@@ -6,7 +6,7 @@ import pytest
 from fake_site import FakeSite
 
 # durable_harness (the real orchestrator and activities against Azurite) and haymaker_storage.
-pytest_plugins = ["haymaker.testing.pytest_plugin"]
+pytest_plugins = ["haymaker_testing.pytest_plugin"]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from fake_site import FakeSite
 from web_page_checker import WebPageCheckerWorkload
 
-from haymaker.testing import StepRunner, run_workload
+from haymaker_testing import StepRunner, run_workload
 
 PAGES = ["/", "/about", "/error", "/slow", "/moved", "/plain", "/missing", "/loop"]
 TIMEOUT = 0.5  # /slow never answers within it

@@ -7,7 +7,7 @@ import pytest
 from web_page_checker import WebPageCheckerWorkload
 
 from haymaker.errors import ConfigError
-from haymaker.testing import StepRunner, run_workload
+from haymaker_testing import StepRunner, run_workload
 
 GOOD = "https://example.com/"
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from fake_site import FakeSite
 from web_page_checker import WebPageCheckerWorkload
 
-from haymaker.testing import DurableRun
+from haymaker_testing import DurableRun
 
 HOUR = 3600
 

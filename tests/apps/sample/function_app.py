@@ -96,6 +96,17 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(f"{req.method} {req.route_params.get('rest')} {req.params.get('q')}")
 
 
+# Two functions on one route template, one method each.
+@app.route(route="items/{item}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def read_item(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(f"read {req.route_params['item']}")
+
+
+@app.route(route="items/{item}", methods=["DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+def delete_item(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(f"deleted {req.route_params['item']}")
+
+
 @app.timer_trigger(schedule="* * * * * *", arg_name="timer", run_on_startup=False)
 def tick(timer: func.TimerRequest) -> None:
     path = os.environ.get("SAMPLE_TICK_FILE")

@@ -1,0 +1,65 @@
+"""The path and query parameters of the HTTP API. Each identifier is one annotated type made
+from its core pattern, shared by path parameters, query models and (through the same
+patterns) the bodies; each operation's query string is one model of them, and handlers read
+query values only through it, so the document, built from these models, lists every one.
+
+Values arrive as strings: query models validate in lax mode ("50" is 50, "true" is true).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from haymaker.keys import DEPLOYMENT_ID_PATTERN, SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
+from haymaker.models import DeploymentStatus
+from haymaker.store.logs import MAX_LOG_CURSOR
+from haymaker.store.tables import CONTINUATION_PATTERN
+
+DeploymentId = Annotated[str, Field(pattern=DEPLOYMENT_ID_PATTERN, description="deployment id")]
+WorkloadName = Annotated[str, Field(pattern=WORKLOAD_NAME_PATTERN, description="workload name")]
+ScheduleId = Annotated[str, Field(pattern=SCHEDULE_ID_PATTERN, description="schedule id")]
+Continuation = Annotated[
+    str, Field(pattern=CONTINUATION_PATTERN, description="token from the previous page")
+]
+PageSize = Annotated[int, Field(ge=1, le=1000, description="page size")]
+
+
+class Query(BaseModel):
+    """Parameters not declared are ignored (the host's own `code`, for one)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DeploymentQuery(Query):
+    workload: WorkloadName | None = Field(default=None, description="only this workload")
+    status: DeploymentStatus | None = Field(default=None, description="only this status")
+    schedule_id: ScheduleId | None = Field(default=None, description="only runs of this schedule")
+    limit: PageSize = 50
+    continuation: Continuation | None = None
+
+
+class LogQuery(Query):
+    tail: int | None = Field(default=None, ge=1, le=100_000, description="only the last N lines")
+    after: int | None = Field(
+        default=None, ge=-1, le=MAX_LOG_CURSOR, description="only lines after this cursor"
+    )
+    limit: PageSize = Field(default=1000, description="at most this many lines")
+
+
+class CleanupQuery(Query):
+    dry_run: bool = Field(default=False, description="only list what would be deleted")
+    limit: PageSize = Field(default=1000, description="dry run page size")
+    continuation: Continuation | None = None
+
+
+class ScheduleQuery(Query):
+    workload: WorkloadName | None = Field(default=None, description="only this workload")
+    enabled: bool | None = Field(default=None, description="only enabled or disabled ones")
+    limit: PageSize = 50
+    continuation: Continuation | None = None
+
+
+class ScheduleDeleteQuery(Query):
+    stop_runs: bool = Field(default=False, description="stop its active runs too")

@@ -1,3 +1,0 @@
-from haymaker.cli import main
-
-main()

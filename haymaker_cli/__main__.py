@@ -1,0 +1,3 @@
+from haymaker_cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""How deployments look on the terminal: one in full, their log lines, a table of many."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from haymaker_cli.follow import FINISHED, progress_of
+from haymaker_cli.output import console, styled
+
+
+def show_state(state: dict[str, Any]) -> None:
+    console.print(styled("Deployment: ", (state["deployment_id"], "bold")))
+    console.print(f"  Workload: {state['workload_name']}")
+    status = state["status"]
+    if state.get("desired_status") not in (status, None) and status not in FINISHED:
+        status = f"{status} (→ {state['desired_status']})"
+    console.print(f"  Status:   {status}")
+    console.print(f"  Phase:    {state['phase']}")
+    for label, key in (
+        ("Started", "started_at"),
+        ("Stopped", "stopped_at"),
+        ("Finished", "completed_at"),
+        ("Deadline", "deadline"),
+    ):
+        if state.get(key):
+            console.print(f"  {label + ':':9} {state[key]}")
+    if state.get("error"):
+        console.print(styled("  Error:    ", (str(state["error"]), "red")))
+    for key, value in (state.get("metadata") or {}).items():
+        console.print(f"  {key}: {value}")
+
+
+def print_lines(items: list[dict[str, Any]]) -> None:
+    for item in items:
+        colour = {"error": "red", "warning": "yellow"}.get(item["level"], "white")
+        timestamp = str(item["timestamp"])[:19]
+        console.print(styled((timestamp, "dim"), " ", (str(item["message"]), colour)))
+
+
+def deployments_table(items: list[dict[str, Any]]) -> Table:
+    table = Table()
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Workload", no_wrap=True)
+    for name in ("Status", "Phase", "Progress", "Created"):
+        table.add_column(name, no_wrap=name != "Phase")
+    for item in items:
+        metadata = item.get("metadata") or {}
+        reported = progress_of(metadata)
+        progress = "" if reported is None else f"{reported[0]}/{reported[1] or '?'}"
+        status_text = item["status"]
+        if (
+            item.get("desired_status") not in (item["status"], None)
+            and item["status"] not in FINISHED
+        ):
+            status_text += f" → {item['desired_status']}"
+        table.add_row(
+            item["deployment_id"],
+            item["workload_name"],
+            status_text,
+            item["phase"],
+            progress,
+            str(item["created_at"])[:16].replace("T", " "),
+        )
+    return table

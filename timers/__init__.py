@@ -1,0 +1,1 @@
+"""Timer-triggered functions: the scheduler tick and the retention sweep."""
