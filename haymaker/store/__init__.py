@@ -14,6 +14,7 @@ from haymaker.store.approvals import ApprovalStore
 from haymaker.store.cursors import CursorStore
 from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Progress
 from haymaker.store.logs import LogStore
+from haymaker.store.memory import MemoryStore
 from haymaker.store.optimistic import read_modify_write
 from haymaker.store.ratelimits import RateLimiter
 from haymaker.store.resources import ResourceStore
@@ -42,6 +43,7 @@ class Stores:
         self.ratelimits = RateLimiter(tables)
         self.cursors = CursorStore(tables)
         self.approvals = ApprovalStore(tables)
+        self.memory = MemoryStore(tables)
 
     @cached_property
     def schedules(self) -> ScheduleStore:
