@@ -31,7 +31,7 @@ from haymaker.contracts import (
 from haymaker.errors import ConfigError, ConflictError
 from haymaker.llm.base import LLMClient, LLMError
 from haymaker.llm.prices import PriceTable
-from haymaker.models import DeploymentStatus, LogLevel
+from haymaker.models import DeploymentStatus, LogLevel, StepMark, StepOutcome
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
 from haymaker.transitions import is_legal
@@ -69,6 +69,7 @@ def apply_step(
     record.progress.wake_event = wake_event if result.resume_at or approval else None
     if approval is not None:
         start_waiting(record, approval, now)
+    record.new_steps.append(_mark(record.progress.step, ctx, result, now, approval))
     record.progress.step += 1
     if not result.phase_complete:
         record.progress.cursor = result.cursor
@@ -81,7 +82,29 @@ def apply_step(
     else:
         record.move_to(S.COMPLETED, now)
         record.state.phase = "completed"
+        record.new_steps[-1] = record.new_steps[-1].model_copy(update={"outcome": "completed"})
         record.log(f"Deployment completed after {record.progress.step} steps", now)
+
+
+def _mark(
+    step: int, ctx: StepContext, result: StepResult, now: datetime, approval: Approval | None
+) -> StepMark:
+    outcome: StepOutcome = "done"
+    if approval is not None:
+        outcome = "asked_approval"
+    elif result.resume_at is not None:
+        outcome = "paused"
+    elif result.phase_complete:
+        outcome = "phase_complete"
+    usage = ctx.llm_usage
+    return StepMark(
+        step=step,
+        phase=ctx.phase,
+        started_at=ctx.now,
+        finished_at=now,
+        outcome=outcome,
+        llm_calls=usage.llm_calls if usage else 0,
+    )
 
 
 class Executor:

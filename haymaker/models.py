@@ -176,6 +176,20 @@ class LogEntry(Model):
     message: str
 
 
+StepOutcome = Literal["done", "phase_complete", "paused", "asked_approval", "completed"]
+
+
+class StepMark(Model):
+    """One durable step of a deployment, for its timeline: when it ran and what it did."""
+
+    step: int = Field(ge=0)
+    phase: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: StepOutcome = "done"
+    llm_calls: int = 0
+
+
 class Resource(Model):
     """Something a workload created for a deployment and must delete on cleanup."""
 

@@ -369,3 +369,21 @@ async def test_a_status_write_that_loses_a_race_leaves_the_index_right(stores: S
     table = await stores.tables.get(TABLE)
     rows = [row async for row in table.query_entities(f"PartitionKey eq '{PARTITION}'")]
     assert [row["status"] for row in rows] == ["running"]
+
+
+async def test_step_marks_share_the_log_partition_without_showing_as_lines(stores: Stores):
+    from haymaker.models import StepMark
+
+    entries = [LogEntry(line=i, timestamp=NOW, message=f"line {i}") for i in range(3)]
+    marks = [
+        StepMark(step=i, phase="collecting", started_at=NOW, finished_at=NOW) for i in range(4)
+    ]
+    await stores.logs.write("dep-steps", entries, marks)
+    assert [e.message for e in await stores.logs.read("dep-steps", total=3)] == [
+        "line 0",
+        "line 1",
+        "line 2",
+    ]
+    assert [m.step for m in await stores.logs.steps("dep-steps")] == [0, 1, 2, 3]
+    assert [m.step for m in await stores.logs.steps("dep-steps", after=1, limit=1)] == [2]
+    assert await stores.logs.delete_all("dep-steps") == 7

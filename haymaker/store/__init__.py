@@ -63,7 +63,7 @@ class Stores:
         async def write(record: DeploymentRecord) -> None:
             # Lines go first, at line numbers only this version of the entity hands out; they
             # become visible when the entity's log_count moves past them.
-            await self.logs.write(deployment_id, record.new_logs)
+            await self.logs.write(deployment_id, record.new_logs, record.new_steps)
             if record.state.status != record.stored_status:
                 indexed.append(record.state.status)  # replace() moves the index row first
             await self.deployments.replace(record)

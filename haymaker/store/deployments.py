@@ -26,6 +26,7 @@ from haymaker.models import (
     LogEntry,
     LogLevel,
     Model,
+    StepMark,
 )
 from haymaker.store.deployment_index import DeploymentIndex, index_key
 from haymaker.store.tables import Page, Tables, first_page
@@ -76,6 +77,7 @@ class DeploymentRecord:
     progress: Progress = field(default_factory=Progress)
     etag: str | None = None
     new_logs: list[LogEntry] = field(default_factory=list)
+    new_steps: list[StepMark] = field(default_factory=list)  # written with the logs
     # The status as stored: the index row is rewritten only when a write changes it.
     stored_status: DeploymentStatus | None = None
 
@@ -162,6 +164,7 @@ def _stored(record: DeploymentRecord, meta: dict[str, Any]) -> DeploymentRecord:
     """`record` as it now is in the table."""
     record.progress.log_count += len(record.new_logs)
     record.new_logs = []
+    record.new_steps = []
     record.etag = meta.get("etag")
     record.stored_status = record.state.status
     return record

@@ -1,11 +1,18 @@
 """The logs table: partition per deployment, RowKey = zero-padded dense line number, so rows
 sort in time order, a re-run step overwrites its own lines instead of duplicating them, and
-`tail` is a key range."""
+`tail` is a key range.
+
+The same partition holds one row per durable step (RowKey `~step-<n>`, sorting after every
+line), written in the same batch as the step's lines: a deployment's timeline costs no
+extra round trip."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from haymaker import keys
-from haymaker.models import LogEntry
+from haymaker.models import LogEntry, StepMark
 from haymaker.store.tables import Tables, delete_partition, upsert_rows
 
 TABLE = "logs"
@@ -14,17 +21,26 @@ MAX_MESSAGE_CHARS = 8_000
 MAX_LOG_CURSOR = 10**12
 
 
+STEP_PREFIX = "~step-"
+
+
 def row_key(line: int) -> str:
     return f"{line:012d}"
+
+
+def step_key(step: int) -> str:
+    return f"{STEP_PREFIX}{step:012d}"
 
 
 class LogStore:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    async def write(self, deployment_id: str, entries: list[LogEntry]) -> None:
+    async def write(
+        self, deployment_id: str, entries: list[LogEntry], steps: Sequence[StepMark] = ()
+    ) -> None:
         keys.deployment_id(deployment_id)
-        if not entries:
+        if not entries and not steps:
             return
         table = await self._tables.get(TABLE)
         rows = [
@@ -37,7 +53,30 @@ class LogStore:
             }
             for entry in entries
         ]
+        rows += [
+            {"PartitionKey": deployment_id, "RowKey": step_key(mark.step), **_step_row(mark)}
+            for mark in steps
+        ]
         await upsert_rows(table, rows)
+
+    async def steps(
+        self, deployment_id: str, *, after: int | None = None, limit: int = 1000
+    ) -> list[StepMark]:
+        """The deployment's steps in order, those after step `after` (at most `limit`)."""
+        keys.deployment_id(deployment_id)
+        first = step_key(after + 1) if after is not None else STEP_PREFIX
+        table = await self._tables.get(TABLE)
+        query = table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end",
+            parameters={"pk": deployment_id, "first": first, "end": STEP_PREFIX[:-1] + "."},
+            results_per_page=min(limit, 1000),
+        )
+        marks: list[StepMark] = []
+        async for entity in query:
+            marks.append(StepMark.model_validate(dict(entity)))
+            if len(marks) >= limit:
+                break
+        return marks
 
     async def read(
         self,
@@ -82,3 +121,7 @@ class LogStore:
     async def delete_all(self, deployment_id: str) -> int:
         keys.deployment_id(deployment_id)
         return await delete_partition(await self._tables.get(TABLE), deployment_id)
+
+
+def _step_row(mark: StepMark) -> dict[str, Any]:
+    return mark.model_dump(mode="python")
