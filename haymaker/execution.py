@@ -115,7 +115,7 @@ class Executor:
         stores: Stores,
         registry: WorkloadRegistry,
         clock: Clock = utc_now,
-        llm: Callable[[], LLMClient] | None = None,
+        llm: Callable[..., LLMClient] | None = None,
         *,
         prices: PriceTable | None = None,
         budget_wait: timedelta = timedelta(hours=24),
@@ -294,6 +294,7 @@ class Executor:
             decisions=dict(record.progress.decisions),
             llm_allowance=budgets.allowance(record.state.budget, record.state.usage),
             prices=self.prices,
+            stores=self.stores,
         )
 
     async def _record_step(

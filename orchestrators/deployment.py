@@ -192,6 +192,7 @@ def _publish(context: df.DurableOrchestrationContext, view: DeploymentView) -> N
             "desired": view.desired_status,
             "phase": view.phase,
             "step": view.step,
+            "awaiting": view.approval_key,
         }
     )
 

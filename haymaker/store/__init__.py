@@ -22,6 +22,8 @@ from haymaker.store.tables import Page, Tables
 
 if TYPE_CHECKING:
     from haymaker.store.schedules import ScheduleStore
+    from haymaker.store.toolcalls import ToolLedger
+    from haymaker.store.transcripts import TranscriptStore
 
 __all__ = [
     "DeploymentRecord",
@@ -44,6 +46,18 @@ class Stores:
         self.cursors = CursorStore(tables)
         self.approvals = ApprovalStore(tables)
         self.memory = MemoryStore(tables)
+
+    @cached_property
+    def transcripts(self) -> TranscriptStore:
+        from haymaker.store.transcripts import TranscriptStore
+
+        return TranscriptStore(self.tables)
+
+    @cached_property
+    def toolcalls(self) -> ToolLedger:
+        from haymaker.store.toolcalls import ToolLedger
+
+        return ToolLedger(self.tables)
 
     @cached_property
     def schedules(self) -> ScheduleStore:
