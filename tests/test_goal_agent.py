@@ -60,7 +60,8 @@ async def test_an_agent_fetches_a_page_and_finishes(harness, site):
     assert [e.role for e in entries] == ["user", "assistant", "tool", "assistant", "tool"]
     assert [e.index for e in entries] == list(range(5))
     fetched = entries[2].tool_result
-    assert fetched.name == "http_fetch" and not fetched.is_error
+    assert fetched.name == "http_fetch"
+    assert not fetched.is_error
     assert "Hello world" in fetched.content
     # the second request carried the tool result back to the model
     second = run.llm.requests[1]
@@ -134,7 +135,8 @@ async def test_a_tool_that_needs_approval_waits_and_a_rejection_is_its_result(ha
     assert site.paths() == []  # rejected: never fetched
     entries = await transcript(harness, run)
     rejected = entries[2].tool_result
-    assert rejected.is_error and "reject by test: not that site" in rejected.content
+    assert rejected.is_error
+    assert "reject by test: not that site" in rejected.content
     assert "s3cr3t" not in "".join(e.model_dump_json() for e in entries)
     assert "s3cr3t" not in "\n".join(await run.logs())
 
@@ -198,7 +200,8 @@ async def test_the_same_call_three_times_is_told_to_the_model_instead_of_run(har
         for e in entries
         if e.tool_result and "same arguments" in e.tool_result.content
     ]
-    assert len(told) == 1 and told[0].is_error
+    assert len(told) == 1
+    assert told[0].is_error
 
 
 async def test_success_criteria_are_judged_by_the_model(harness, site):
@@ -238,7 +241,8 @@ async def test_a_long_conversation_is_summarised_and_the_summary_replaces_it(har
     assert (await run.state()).status == "completed"
     entries = await transcript(harness, run)
     summaries = [e for e in entries if e.role == "summary"]
-    assert summaries and summaries[0].replaces[0] == 1
+    assert summaries
+    assert summaries[0].replaces[0] == 1
     last = big.requests[-1]
     assert "Summary of the work so far" in last.messages[0].content
     # the full transcript is kept
