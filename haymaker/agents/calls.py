@@ -72,6 +72,10 @@ async def _run(session: AgentSession, row: LedgerRow, info: ToolInfo) -> ToolOut
     )
     call = ToolCall(id=row.call_id, name=row.tool, arguments=row.arguments)
     outcome = await session.toolbox.run(call, session.tool_context)
+    if outcome.resources:  # recorded at once: cleanup must know of them whatever happens next
+        stores = session.ctx.stores
+        assert stores is not None
+        await stores.resources.put(session.deployment_id, outcome.resources)
     await session.ledger.finish(session.deployment_id, started, outcome, session.now)
     return outcome
 
