@@ -38,9 +38,23 @@ class GoalAgentWorkload(Workload):
         return True
 
     @classmethod
+    def agent_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The goal-agent config this workload's config stands for. A specialised agent
+        (a subclass with its own workload.yaml) maps its keys to goal-agent's here, e.g.
+        a `question` to a `goal`; the result is checked against goal-agent's schema."""
+        return config
+
+    @classmethod
+    def resolved_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        if cls is GoalAgentWorkload:
+            return config
+        return GoalAgentWorkload.manifest().validate_config(cls.agent_config(config))
+
+    @classmethod
     def check_config(cls, config: dict[str, Any]) -> None:
         from haymaker.tools import get_registry
 
+        config = cls.resolved_config(config)
         offered = set(get_registry().names())
         unknown = [name for name in tool_names(config) if name not in offered]
         if unknown and not _remote_tools_configured(config):
@@ -59,21 +73,22 @@ class GoalAgentWorkload(Workload):
         raise WorkloadError(f"goal-agent has no phase {ctx.phase!r}")
 
     async def _act(self, ctx: StepContext) -> StepResult:
-        session = await open_session(ctx)
+        config = self.resolved_config(ctx.config)
+        session = await open_session(ctx, config)
         cursor = session.cursor
         if not cursor.started:
             goal = prompts.goal_message(
-                ctx.config["goal"], ctx.config.get("success_criteria"), ctx.config["max_turns"]
+                config["goal"], config.get("success_criteria"), config["max_turns"]
             )
             await session.append(session.entry("user", content=goal))
-            ctx.log(f"Goal: {ctx.config['goal'][:500]}")
+            ctx.log(f"Goal: {config['goal'][:500]}")
         if cursor.stop_reason is not None:
             return _end_of_act(session)
         if cursor.pending:
             return await tool_step(session)
         if cursor.stuck_key is not None:
             return stuck(session, cursor.stuck_why or "stuck", cursor.stuck_key)
-        if cursor.turn >= ctx.config["max_turns"]:
+        if cursor.turn >= config["max_turns"]:
             cursor.stop_reason = "max_turns"
             ctx.log(f"Turn limit reached ({cursor.turn} turns)", "warning")
             return _end_of_act(session)
@@ -82,9 +97,10 @@ class GoalAgentWorkload(Workload):
         return await model_turn(session)
 
     async def _evaluate(self, ctx: StepContext) -> StepResult:
+        config = self.resolved_config(ctx.config)
         metadata = ctx.metadata
         finished = metadata.get("stop_reason") == "finished"
-        criteria = ctx.config.get("success_criteria")
+        criteria = config.get("success_criteria")
         if not criteria:
             verdict = (
                 "finished by the agent"
@@ -98,8 +114,8 @@ class GoalAgentWorkload(Workload):
         result = metadata.get("summary") or "(the agent gave no result)"
         if metadata.get("result") is not None:
             result += f"\n\nStructured result: {metadata['result']}"
-        response = await ctx.llm(ctx.config.get("model")).complete(
-            [UserMessage(content=prompts.evaluation_request(ctx.config["goal"], criteria, result))],
+        response = await ctx.llm(config.get("model")).complete(
+            [UserMessage(content=prompts.evaluation_request(config["goal"], criteria, result))],
             max_tokens=300,
         )
         verdict = response.content.strip()
@@ -113,8 +129,9 @@ class GoalAgentWorkload(Workload):
         """What a tool created goes back to that tool's delete hook."""
         from haymaker.tools import ToolContext
 
-        toolbox = await open_toolbox(ctx.config, ctx.stores)
-        tool_context = ToolContext.from_config(ctx.deployment_id, ctx.config)
+        config = self.resolved_config(ctx.config)
+        toolbox = await open_toolbox(config, ctx.stores)
+        tool_context = ToolContext.from_config(ctx.deployment_id, config)
         if not await toolbox.delete_resource(resource, tool_context):
             raise WorkloadError(f"no tool of this agent created {resource.key}")
         ctx.logs.extend(tool_context.logs)
@@ -140,7 +157,7 @@ async def open_toolbox(config: dict[str, Any], stores: Any) -> Any:
     return await Toolbox.open(await agent_sources(config, stores), tool_names(config))
 
 
-async def open_session(ctx: StepContext) -> AgentSession:
+async def open_session(ctx: StepContext, config: dict[str, Any]) -> AgentSession:
     from haymaker.tools import ToolContext
 
     if ctx.stores is None:
@@ -148,7 +165,6 @@ async def open_session(ctx: StepContext) -> AgentSession:
             "the goal agent keeps its transcript in the platform's tables: run it on the "
             "platform (haymaker_testing.DurableHarness in tests)"
         )
-    config = ctx.config
     toolbox = await open_toolbox(config, ctx.stores)
     tool_context = ToolContext.from_config(
         ctx.deployment_id,
