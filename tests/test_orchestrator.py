@@ -70,6 +70,7 @@ async def test_happy_path_to_completed(lifecycle, stores, function_app):
         "desired": "running",
         "phase": "completed",
         "step": 5,
+        "awaiting": None,
     }
 
 

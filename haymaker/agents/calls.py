@@ -64,12 +64,10 @@ async def _outcome(
 
 async def _run(session: AgentSession, row: LedgerRow, info: ToolInfo) -> ToolOutcome:
     """Recorded started before, done after: the call's side effect is never repeated
-    blindly."""
-    started = await session.ledger.start(
-        session.deployment_id,
-        row.model_copy(update={"side_effects": info.side_effects}),
-        session.now,
-    )
+    blindly. A call without side effects may simply run again, so it is not marked started."""
+    started = row.model_copy(update={"side_effects": info.side_effects})
+    if info.side_effects:
+        started = await session.ledger.start(session.deployment_id, started, session.now)
     call = ToolCall(id=row.call_id, name=row.tool, arguments=row.arguments)
     outcome = await session.toolbox.run(call, session.tool_context)
     if outcome.resources:  # recorded at once: cleanup must know of them whatever happens next
