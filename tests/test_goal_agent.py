@@ -254,3 +254,26 @@ async def test_an_unknown_tool_is_refused_at_deploy(harness):
 
     with pytest.raises(ConfigError, match="nope"):
         await harness.deploy("goal-agent", {"goal": "x", "tools": ["nope"]})
+
+
+async def test_an_exhausted_budget_pauses_the_agent_until_raised(harness, site):
+    run = await harness.deploy("goal-agent", agent_config(site.url), budget={"max_llm_calls": 1})
+    run.llm = LLMStub(
+        [
+            tool_call("http_fetch", {"url": f"{site.url}/page"}),
+            tool_call("finish", {"summary": "done"}),
+        ]
+    )
+    await run.run_to_completion()
+    state = await run.state()
+    assert state.awaiting_approval is not None
+    assert state.awaiting_approval.question.startswith(
+        "budget exhausted: max_llm_calls used 1 of 1"
+    )
+    assert state.usage.llm_calls == 1
+    await run.decide("budget", "approve", raise_budget={"max_llm_calls": 5})
+    await run.run_to_completion()
+    state = await run.state()
+    assert state.status == "completed", state.error
+    assert state.budget.max_llm_calls == 5
+    assert state.usage.llm_calls == 2
