@@ -277,3 +277,36 @@ async def test_an_exhausted_budget_pauses_the_agent_until_raised(harness, site):
     assert state.status == "completed", state.error
     assert state.budget.max_llm_calls == 5
     assert state.usage.llm_calls == 2
+
+
+async def test_a_model_answer_recorded_before_a_crash_is_reused_not_asked_again(harness, site):
+    """The model turn's step fails after the answer and its calls were recorded, before the
+    deployment's state was written: the retried step takes the recorded answer (and counts
+    its tokens once) instead of asking the model again."""
+    run = await harness.deploy("goal-agent", agent_config(site.url))
+    run.llm = LLMStub(
+        [
+            tool_call("http_fetch", {"url": f"{site.url}/page"}),
+            tool_call("finish", {"summary": "done"}),
+        ]
+    )
+    real_mutate = harness.stores.mutate
+    failed = []
+
+    async def crash_once_after_the_first_answer(deployment_id, change, **options):
+        if len(run.llm.requests) == 1 and not failed:
+            failed.append(True)
+            raise RuntimeError("the host died before the step's state was written")
+        return await real_mutate(deployment_id, change, **options)
+
+    harness.stores.mutate = crash_once_after_the_first_answer
+    try:
+        await run.run_to_completion()
+    finally:
+        harness.stores.mutate = real_mutate
+    state = await run.state()
+    assert failed
+    assert state.status == "completed", state.error
+    assert len(run.llm.requests) == 2  # the first answer was not asked for again
+    assert state.usage.llm_calls == 2
+    assert site.paths() == ["/page"]

@@ -21,7 +21,8 @@ STUCK_OPTIONS = ["continue", "stop"]
 async def model_turn(session: AgentSession) -> StepResult:
     cursor = session.cursor
     entries = await _context(session)
-    recorded = await _recorded_answer(session)
+    recorded = await _recorded_answer(session, entries)
+    entries = [entry for entry in entries if entry.index < cursor.next_index]
     if recorded is not None:
         entry, calls = recorded
         usage = entry.usage or TurnUsage()
@@ -83,10 +84,13 @@ async def _context(session: AgentSession) -> list[TranscriptEntry]:
     return goal + await session.transcript.read(session.deployment_id, after=upto)
 
 
-async def _recorded_answer(session: AgentSession) -> tuple[TranscriptEntry, list[ToolCall]] | None:
-    """The answer an interrupted run of this turn recorded, with its calls as sent."""
+async def _recorded_answer(
+    session: AgentSession, entries: list[TranscriptEntry]
+) -> tuple[TranscriptEntry, list[ToolCall]] | None:
+    """The answer an interrupted run of this turn recorded (among the entries just read),
+    with its calls as sent."""
     cursor = session.cursor
-    entry = await session.transcript.get(session.deployment_id, cursor.next_index)
+    entry = next((e for e in entries if e.index == cursor.next_index), None)
     if entry is None or entry.role != "assistant" or entry.turn != cursor.turn + 1:
         return None
     calls: list[ToolCall] = []
