@@ -40,6 +40,11 @@ class Recorded:
     calls: list[str] = field(default_factory=list)  # tool names, in order
 
 
+def _append(path: str, line: str) -> None:
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(line)
+
+
 def build_server(recorded: Recorded) -> MCPServer:
     server = MCPServer("test-tools")
 
@@ -77,8 +82,7 @@ def build_server(recorded: Recorded) -> MCPServer:
         recorded.sent.append({"to": to, "body": body})
         path = os.environ.get(SENT_FILE)
         if path:
-            with open(path, "a", encoding="utf-8") as file:
-                file.write(f"{to}\t{body}\n")
+            await asyncio.to_thread(_append, path, f"{to}\t{body}\n")
         return f"sent to {to}"
 
     @server.tool(structured_output=False)
