@@ -167,8 +167,8 @@ class ServiceSpec(_ServiceFields):
                 raise ValueError(f"{', '.join(extra)}: only for an openapi service")
             if isinstance(self.auth, ApiKeyAuth) and self.auth.query is not None:
                 raise ValueError("an mcp service takes its api_key in a header")
-        elif (self.url is None) == (self.document is None):
-            raise ValueError("an openapi service needs exactly one of url or document")
+        elif self.url is not None and self.document is not None:
+            raise ValueError("an openapi service takes its document from url or document, not both")
         return self
 
     def without_document(self) -> ServiceSpec:
@@ -228,12 +228,43 @@ class OpenApiApi(Model):
 class ServiceRecord(Model):
     """A stored registration. The document itself is not kept, only what it compiled to
     (`api`); an MCP server's tools are listed again for each deployment (`tools` is what
-    it offered at registration, for show)."""
+    it offered at registration, for show). `skipped` names operations left out and why."""
 
     spec: ServiceSpec
     registered_at: datetime
     api: OpenApiApi | None = None
     tools: list[ToolSummary] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+
+    def view(self) -> ServiceView:
+        api = self.api
+        return ServiceView(
+            name=self.spec.name,
+            kind=self.spec.kind,
+            spec=self.spec,
+            registered_at=self.registered_at,
+            title=api.title if api else "",
+            version=api.version if api else "",
+            base_url=api.base_url if api else None,
+            document_sha256=api.document_sha256 if api else None,
+            tools=self.tools,
+            skipped=self.skipped,
+        )
+
+
+class ServiceView(Model):
+    """A registration as the API shows it (never a secret: auth names settings only)."""
+
+    name: str
+    kind: ServiceKind
+    spec: ServiceSpec
+    registered_at: datetime
+    title: str = ""
+    version: str = ""
+    base_url: str | None = Field(default=None, description="openapi: where calls go")
+    document_sha256: str | None = None
+    tools: list[ToolSummary]
+    skipped: list[str] = Field(default_factory=list, description="operations left out, and why")
 
 
 # --- per-deployment listings ---------------------------------------------------------------

@@ -22,6 +22,8 @@ from haymaker.store.tables import Page, Tables
 
 if TYPE_CHECKING:
     from haymaker.store.schedules import ScheduleStore
+    from haymaker.store.services import ServiceStore
+    from haymaker.store.tool_listings import ToolListingStore
 
 __all__ = [
     "DeploymentRecord",
@@ -51,6 +53,19 @@ class Stores:
         from haymaker.store.schedules import ScheduleStore
 
         return ScheduleStore(self.tables)
+
+    @cached_property
+    def services(self) -> ServiceStore:
+        # Imported on first use, like schedules: only registrations and agents need them.
+        from haymaker.store.services import ServiceStore
+
+        return ServiceStore(self.tables)
+
+    @cached_property
+    def tool_listings(self) -> ToolListingStore:
+        from haymaker.store.tool_listings import ToolListingStore
+
+        return ToolListingStore(self.tables)
 
     async def mutate(
         self, deployment_id: str, change: Callable[[DeploymentRecord], T]

@@ -41,7 +41,13 @@ ResolverFactory = Callable[[], AbstractResolver]
 
 
 class FetchFailed(Exception):
-    """The request could not be completed; the message is safe to show the model."""
+    """The request could not be completed; the message is safe to show the model. `sent` is
+    False when no connection was made, so the server cannot have seen the request."""
+
+    def __init__(self, message: str, *, sent: bool = True, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -127,7 +133,9 @@ async def fetch(
                 session, target, method, agent_headers, max_bytes, policy, max_redirects, body
             )
     except TimeoutError:
-        raise FetchFailed(f"no complete answer within {timeout_seconds:g} seconds") from None
+        raise FetchFailed(
+            f"no complete answer within {timeout_seconds:g} seconds", timed_out=True
+        ) from None
 
 
 async def _follow(
@@ -185,7 +193,8 @@ async def _request(
             method, url, headers=headers, data=body, allow_redirects=False
         )
     except aiohttp.ClientError as exc:
-        raise FetchFailed(_describe(exc, url.host or "")) from None
+        connected = not isinstance(exc, aiohttp.ClientConnectorError)
+        raise FetchFailed(_describe(exc, url.host or ""), sent=connected) from None
     async with response:
         yield response
 
