@@ -18,8 +18,12 @@ from api.parameters import (
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
+    ServiceAddQuery,
+    ServiceName,
+    ServiceQuery,
     WorkloadName,
 )
+from haymaker.integrations.models import ServiceSpec, ServiceView
 from haymaker.models import (
     DeploymentConfig,
     DeploymentState,
@@ -55,6 +59,13 @@ __all__ = [
     "ScheduleSpec",
     "ScheduleUpdate",
     "ScheduleView",
+    "ServiceAddQuery",
+    "ServiceDeleted",
+    "ServiceList",
+    "ServiceName",
+    "ServiceQuery",
+    "ServiceSpec",
+    "ServiceView",
     "WorkloadList",
     "WorkloadManifest",
     "WorkloadName",
@@ -139,3 +150,13 @@ class Purged(BaseModel):
 class Metrics(BaseModel):
     deployments: dict[str, Any]
     schedules: dict[str, int]
+
+
+class ServiceList(BaseModel):
+    items: list[ServiceView]
+    continuation: str | None = None
+
+
+class ServiceDeleted(BaseModel):
+    name: str
+    deleted: bool = True
