@@ -15,6 +15,7 @@ call was sent and whether repeating it is safe; see haymaker.integrations.access
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from mcp import ClientSession
 
 MAX_DESCRIPTION_CHARS = 2_000
+# At DEBUG the SDK logs every message it receives and httpcore2 every body it reads, tool
+# results and all, and a server may echo a credential back: neither goes below INFO.
+for _logger in ("mcp", "httpcore2"):
+    logging.getLogger(_logger).setLevel(logging.INFO)
 
 
 class McpUnavailable(Exception):

@@ -22,6 +22,7 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 
 SENT_FILE = "HAYMAKER_TEST_MCP_SENT"
@@ -95,7 +96,11 @@ def build_server(recorded: Recorded) -> MCPServer:
 
 
 def asgi_app(recorded: Recorded) -> Any:
-    inner = build_server(recorded).streamable_http_app()
+    # Test names (tools.test) reach it too, not only 127.0.0.1 as the SDK allows by default.
+    security = TransportSecuritySettings(
+        allowed_hosts=["127.0.0.1:*", "tools.test:*"], allowed_origins=["http://127.0.0.1:*"]
+    )
+    inner = build_server(recorded).streamable_http_app(transport_security=security)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -137,10 +142,10 @@ class McpTestServer:
             time.sleep(0.02)
         return self
 
-    def stop(self) -> None:
-        """Stop at once: open connections are dropped, calls in flight get no answer."""
+    def stop(self, *, force: bool = True) -> None:
+        """Stop; `force`: at once, open connections dropped, calls in flight unanswered."""
         self._server.should_exit = True
-        self._server.force_exit = True
+        self._server.force_exit = force
         if self._thread is not None:
             self._thread.join(timeout=10)
 
