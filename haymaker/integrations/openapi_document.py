@@ -80,7 +80,9 @@ def validate_document(document: dict[str, Any], where: str) -> None:
     try:
         errors = list(validator_class(document).iter_errors())
     except Exception as exc:  # a $ref the validator cannot follow, say
-        raise RegistrationError(f"the document {where} cannot be checked: {exc}") from None
+        raise RegistrationError(
+            f"the document {where} cannot be checked ({type(exc).__name__}: {exc})"
+        ) from None
     if errors:
         shown = [
             f"{_place(error)}: {error.message.splitlines()[0]}"

@@ -254,7 +254,7 @@ def _app(service: PetService) -> web.Application:
 @asynccontextmanager
 async def serve_pets() -> AsyncIterator[PetService]:
     service = PetService(url="")
-    runner = web.AppRunner(_app(service), access_log=None)
+    runner = web.AppRunner(_app(service), access_log=None, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
