@@ -26,8 +26,6 @@ from haymaker.integrations.models import (
     McpListing,
     McpServerConfig,
     OpenApiListing,
-    ServiceRecord,
-    ServiceSpec,
 )
 from haymaker.models import Model
 
@@ -61,31 +59,41 @@ def default_access(settings: Settings, stores: Stores) -> ServiceAccess:
     return ServiceAccess(Credentials(settings), rate_limiter=stores.ratelimits)
 
 
-async def service_specs(
-    config: IntegrationConfig, settings: Settings, stores: Stores
-) -> list[ServiceSpec | ServiceRecord]:
-    """The specs the config names (a registered service as its record), in order;
-    ConfigError for a name nothing defines, or one used twice."""
-    chosen: list[ServiceSpec | ServiceRecord] = [server.as_spec() for server in config.mcp_servers]
+def _named(config: IntegrationConfig) -> list[str]:
+    """The services the config names, in order; ConfigError for a bad or repeated name."""
+    names = [server.name for server in config.mcp_servers]
     for name in config.services:
         if not re.fullmatch(SERVICE_NAME_PATTERN, name):
             raise ConfigError(f"config services: {name!r} is not a service name")
-        spec = settings.mcp_servers.get(name)
-        if spec is not None:
-            chosen.append(spec)
-            continue
-        record = await stores.services.find(name)
-        if record is None:
-            raise ConfigError(
-                f"config services: no service {name} is registered "
-                "(nor named in HAYMAKER_MCP_SERVERS)"
-            )
-        chosen.append(record)
-    names = [item.spec.name if isinstance(item, ServiceRecord) else item.name for item in chosen]
+        names.append(name)
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise ConfigError(f"config names service {', '.join(twice)} twice")
-    return chosen
+    return names
+
+
+async def _listing(
+    name: str, config: IntegrationConfig, settings: Settings, stores: Stores, access: ServiceAccess
+) -> McpListing | OpenApiListing:
+    """Service `name` listed now: from the config's own servers, the app setting's, or the
+    registrations (ConfigError if none defines it)."""
+    from haymaker.integrations.mcp import list_mcp_tools
+    from haymaker.integrations.openapi import listing_of
+
+    own = next((server for server in config.mcp_servers if server.name == name), None)
+    if own is not None:
+        return await list_mcp_tools(own.as_spec(), access)
+    spec = settings.mcp_servers.get(name)
+    if spec is not None:
+        return await list_mcp_tools(spec, access)
+    record = await stores.services.find(name)
+    if record is None:
+        raise ConfigError(
+            f"config services: no service {name} is registered (nor named in HAYMAKER_MCP_SERVERS)"
+        )
+    if record.spec.kind == "openapi":
+        return listing_of(record, access)
+    return await list_mcp_tools(record.spec, access)
 
 
 async def open_integrations(
@@ -97,29 +105,20 @@ async def open_integrations(
     access: ServiceAccess | None = None,
 ) -> list[ToolSource]:
     """The deployment's outside sources (none if its config names none). The first call
-    lists each MCP server (McpUnavailable if one cannot be listed: retry the step) and
-    keeps every listing; later calls build the sources from what was kept."""
-    from haymaker.integrations.mcp import list_mcp_tools
-    from haymaker.integrations.openapi import listing_of
-
+    lists each service (McpUnavailable if an MCP server cannot be listed: retry the step)
+    and keeps the listing; later calls build the sources from what was kept, whatever
+    became of the server or the registration meanwhile."""
     integration = IntegrationConfig.of(config)
-    if not integration.mcp_servers and not integration.services:
+    names = _named(integration)
+    if not names:
         return []
     access = access or default_access(settings, stores)
     listings: list[McpListing | OpenApiListing] = []
-    for item in await service_specs(integration, settings, stores):
-        name = item.spec.name if isinstance(item, ServiceRecord) else item.name
+    for name in names:
         listing = await stores.tool_listings.get(deployment_id, name)
         if listing is None:
-            if isinstance(item, ServiceRecord):
-                listing = (
-                    listing_of(item, access)
-                    if item.spec.kind == "openapi"
-                    else await list_mcp_tools(item.spec, access)
-                )
-            else:
-                listing = await list_mcp_tools(item, access)
-            listing = await stores.tool_listings.keep(deployment_id, listing)
+            fresh = await _listing(name, integration, settings, stores, access)
+            listing = await stores.tool_listings.keep(deployment_id, fresh)
         listings.append(listing)
     return sources_from_listings(listings, access)
 
