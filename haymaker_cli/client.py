@@ -205,21 +205,6 @@ class ApiClient:
     def workload(self, name: str) -> dict[str, Any]:
         return self._request("GET", f"workloads/{name}")
 
-
-def _error(response: httpx.Response) -> ApiError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and "detail" in body:
-        message = f"{body.get('title', 'Error')}: {body['detail']}"
-    elif response.status_code == 401:
-        message = "unauthorized (HTTP 401)"
-    else:
-        message = f"HTTP {response.status_code}: {response.text[:200] or response.reason_phrase}"
-    wait = retry_after(response.headers.get("Retry-After"))
-    return ApiError(message, response.status_code, body, retry_after=wait)
-
     def register_service(self, body: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
         params = {"replace": "true"} if replace else {}
         return self._request("POST", "services", json=body, params=params)
@@ -235,3 +220,18 @@ def _error(response: httpx.Response) -> ApiError:
 
     def remove_service(self, name: str) -> dict[str, Any]:
         return self._request("DELETE", f"services/{name}")
+
+
+def _error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "detail" in body:
+        message = f"{body.get('title', 'Error')}: {body['detail']}"
+    elif response.status_code == 401:
+        message = "unauthorized (HTTP 401)"
+    else:
+        message = f"HTTP {response.status_code}: {response.text[:200] or response.reason_phrase}"
+    wait = retry_after(response.headers.get("Retry-After"))
+    return ApiError(message, response.status_code, body, retry_after=wait)
