@@ -143,7 +143,6 @@ class McpToolSource(ToolSource):
         problems = argument_problems(info.spec.input_schema, arguments)
         if problems:
             return ToolOutcome.error(f"invalid arguments for {name}: {problems}")
-        await self._access.admit(self.spec)  # ToolDeferred when the rate limit is used up
         bound = ctx.for_tool(name, self.name, can_delete=False)
         try:
             auth = await self._access.credentials.for_service(self.spec)
@@ -152,6 +151,7 @@ class McpToolSource(ToolSource):
             return failure_outcome(
                 str(exc), "credentials", sent=False, side_effects=info.side_effects, transient=False
             )
+        await self._access.admit(self.spec)  # ToolDeferred when the rate limit is used up
         outcome = await self._call(tool, dict(arguments), auth, info.side_effects, bound)
         return outcome.capped(ctx.limits.max_content_chars)
 

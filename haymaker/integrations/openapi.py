@@ -79,7 +79,11 @@ class OpenApiToolSource(ToolSource):
         problems = argument_problems(operation.input_schema, arguments)
         if problems:
             return ToolOutcome.error(f"invalid arguments for {name}: {problems}")
-        await self._access.admit(self.spec)  # ToolDeferred when the rate limit is used up
+        for header, value in _header_values(operation, arguments).items():
+            if not (value.isascii() and value.isprintable()):
+                return ToolOutcome.error(
+                    f"invalid arguments for {name}: {header} must be ASCII text"
+                )
         bound = ctx.for_tool(name, self.name, can_delete=False)
         side_effects = operation.side_effects
         try:
@@ -89,6 +93,7 @@ class OpenApiToolSource(ToolSource):
             return failure_outcome(
                 str(exc), "credentials", sent=False, side_effects=side_effects, transient=False
             )
+        await self._access.admit(self.spec)  # ToolDeferred when the rate limit is used up
         outcome = await self._send(operation, dict(arguments), auth, bound)
         return outcome.capped(ctx.limits.max_content_chars)
 

@@ -32,7 +32,10 @@ def _base_resolver(resolver: ResolverFactory | None) -> Any:
 async def check_endpoint(url: str, policy: HostPolicy, resolver: ResolverFactory | None) -> None:
     """FetchRefused (its message safe to show) if the rules forbid `url` or an address its
     host resolves to; a name that does not resolve is left for the connection to report."""
-    target = URL(url)
+    try:
+        target = URL(url)
+    except ValueError:
+        raise FetchRefused("the URL is not valid") from None
     policy.check_url(target.scheme, target.raw_host, bool(target.user or target.password))
     vetted = VettedResolver(policy, _base_resolver(resolver))
     try:
