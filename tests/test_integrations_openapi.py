@@ -266,6 +266,8 @@ async def test_invalid_arguments_are_never_sent(pets: PetService):
     assert "has properties the schema does not allow" in outcome.content
     too_many = await source.call("listPets", {"limit": 500}, context())
     assert too_many.content == "invalid arguments for listPets: limit: breaks maximum 100"
+    header = await source.call("listPets", {"X-Trace": "tr\u00e4ce"}, context())
+    assert header.content == "invalid arguments for listPets: X-Trace must be ASCII text"
     assert len(pets.requests) == before
 
 
