@@ -7,6 +7,7 @@ from activities.deployment import bp as deployment_activities
 from api.deployments import bp as deployment_api
 from api.meta import bp as meta_api
 from api.schedules import bp as schedule_api
+from api.services import bp as service_api
 from api.transcripts import bp as transcript_api
 from api.workloads import bp as workload_api
 from orchestrators.deployment import bp as deployment_orchestrators
@@ -21,6 +22,7 @@ for blueprint in (
     deployment_api,
     schedule_api,
     transcript_api,
+    service_api,
     scheduler_timer,
     retention_timer,
     workload_api,

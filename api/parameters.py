@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from haymaker.integrations.models import SERVICE_NAME_PATTERN
 from haymaker.keys import DEPLOYMENT_ID_PATTERN, SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
 from haymaker.models import DeploymentStatus
 from haymaker.store.logs import MAX_LOG_CURSOR
@@ -20,6 +21,7 @@ from haymaker.store.tables import CONTINUATION_PATTERN
 DeploymentId = Annotated[str, Field(pattern=DEPLOYMENT_ID_PATTERN, description="deployment id")]
 WorkloadName = Annotated[str, Field(pattern=WORKLOAD_NAME_PATTERN, description="workload name")]
 ScheduleId = Annotated[str, Field(pattern=SCHEDULE_ID_PATTERN, description="schedule id")]
+ServiceName = Annotated[str, Field(pattern=SERVICE_NAME_PATTERN, description="service name")]
 Continuation = Annotated[
     str, Field(pattern=CONTINUATION_PATTERN, description="token from the previous page")
 ]
@@ -70,3 +72,12 @@ class ScheduleQuery(Query):
 
 class ScheduleDeleteQuery(Query):
     stop_runs: bool = Field(default=False, description="stop its active runs too")
+
+
+class ServiceQuery(Query):
+    limit: PageSize = 50
+    continuation: Continuation | None = None
+
+
+class ServiceAddQuery(Query):
+    replace: bool = Field(default=False, description="replace a registration of that name")

@@ -18,10 +18,14 @@ from api.parameters import (
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
+    ServiceAddQuery,
+    ServiceName,
+    ServiceQuery,
     TranscriptQuery,
     WorkloadName,
 )
 from haymaker.agents.transcript import TranscriptEntry
+from haymaker.integrations.models import ServiceSpec, ServiceView
 from haymaker.models import (
     DeploymentConfig,
     DeploymentState,
@@ -57,6 +61,13 @@ __all__ = [
     "ScheduleSpec",
     "ScheduleUpdate",
     "ScheduleView",
+    "ServiceAddQuery",
+    "ServiceDeleted",
+    "ServiceList",
+    "ServiceName",
+    "ServiceQuery",
+    "ServiceSpec",
+    "ServiceView",
     "TranscriptPage",
     "TranscriptQuery",
     "WorkloadList",
@@ -150,3 +161,13 @@ class Purged(BaseModel):
 class Metrics(BaseModel):
     deployments: dict[str, Any]
     schedules: dict[str, int]
+
+
+class ServiceList(BaseModel):
+    items: list[ServiceView]
+    continuation: str | None = None
+
+
+class ServiceDeleted(BaseModel):
+    name: str
+    deleted: bool = True

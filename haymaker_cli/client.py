@@ -213,6 +213,22 @@ class ApiClient:
     def workload(self, name: str) -> dict[str, Any]:
         return self._request("GET", f"workloads/{name}")
 
+    def register_service(self, body: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
+        params = {"replace": "true"} if replace else {}
+        return self._request("POST", "services", json=body, params=params)
+
+    def services(self, *, limit: int = 50, continuation: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if continuation:
+            params["continuation"] = continuation
+        return self._request("GET", "services", params=params)
+
+    def service(self, name: str) -> dict[str, Any]:
+        return self._request("GET", f"services/{name}")
+
+    def remove_service(self, name: str) -> dict[str, Any]:
+        return self._request("DELETE", f"services/{name}")
+
 
 def _error(response: httpx.Response) -> ApiError:
     try:

@@ -268,6 +268,10 @@ async def test_health_and_openapi(api, host):
         ("/schedules/{schedule_id}", "patch"),
         ("/schedules/{schedule_id}", "delete"),
         ("/schedules/{schedule_id}/trigger", "post"),
+        ("/services", "get"),
+        ("/services", "post"),
+        ("/services/{service_name}", "get"),
+        ("/services/{service_name}", "delete"),
         ("/deployments/{deployment_id}", "delete"),
         ("/metrics", "get"),
     }

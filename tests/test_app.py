@@ -37,6 +37,10 @@ def test_function_app_registers_everything(function_app):
         ("schedules/{schedule_id}", "PATCH"),
         ("schedules/{schedule_id}", "DELETE"),
         ("schedules/{schedule_id}/trigger", "POST"),
+        ("services", "GET"),
+        ("services", "POST"),
+        ("services/{service_name}", "GET"),
+        ("services/{service_name}", "DELETE"),
         ("deployments/{deployment_id}", "DELETE"),
         ("metrics", "GET"),
     }
