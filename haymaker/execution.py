@@ -32,6 +32,7 @@ from haymaker.errors import ConfigError, ConflictError
 from haymaker.llm.base import LLMClient, LLMError
 from haymaker.llm.prices import PriceTable
 from haymaker.models import DeploymentStatus, LogLevel, StepMark, StepOutcome
+from haymaker.settings import Settings
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
 from haymaker.transitions import is_legal
@@ -119,6 +120,7 @@ class Executor:
         *,
         prices: PriceTable | None = None,
         budget_wait: timedelta = timedelta(hours=24),
+        settings: Settings | None = None,
     ) -> None:
         self.stores = stores
         self.registry = registry
@@ -126,6 +128,7 @@ class Executor:
         self.llm = llm  # None: steps that ask for a model fail with a clear error
         self.prices = prices  # None: every model's cost is unknown
         self.budget_wait = budget_wait  # how long an exhausted budget waits for a raise
+        self.settings = settings  # for workloads that read settings of their own
         self.approvals = ApprovalFlow(stores, clock)
 
     async def reconcile(self, request: ReconcileRequest) -> DeploymentView:
@@ -295,6 +298,7 @@ class Executor:
             llm_allowance=budgets.allowance(record.state.budget, record.state.usage),
             prices=self.prices,
             stores=self.stores,
+            settings=self.settings,
         )
 
     async def _record_step(
@@ -323,7 +327,7 @@ class Executor:
         return view_of(record)
 
     async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
-        return await Cleanup(self.stores, self.registry, self.clock).run(request)
+        return await Cleanup(self.stores, self.registry, self.clock, self.settings).run(request)
 
     async def _fail(
         self, deployment_id: str, error: str, step_logs: Sequence[tuple[LogLevel, str]] = ()
