@@ -156,17 +156,14 @@ async def test_a_rate_limited_service_makes_the_agent_wait_durably(storage_conne
         assert any("deferred" in line for line in logs)
 
 
-async def test_kill_9_during_mcp_calls_never_repeats_a_side_effecting_call(
-    storage_connection, stub, tmp_path
-):
-    """The host is killed at random moments while an agent sends three messages through
-    an MCP server (a process of its own). A call found started but unconfirmed is not run
-    again: MCP tools cannot tell whether it ran, so a person is asked, and says skip."""
+@pytest.fixture
+def mcp_process(tmp_path):
+    """The MCP server as a process of its own, counting its sends in a file."""
     import os
-    import random
     import subprocess
     import sys
 
+    from tests.support.azurite import wait_for_port
     from tests.support.mcp_server import free_port
 
     sent = tmp_path / "sent.tsv"
@@ -175,6 +172,21 @@ async def test_kill_9_during_mcp_calls_never_repeats_a_side_effecting_call(
         [sys.executable, "-m", "tests.support.mcp_server", str(port)],
         env={**os.environ, "HAYMAKER_TEST_MCP_SENT": str(sent)},
     )
+    wait_for_port(port, timeout=60)
+    yield f"http://127.0.0.1:{port}/mcp", sent
+    server.terminate()
+    server.wait(10)
+
+
+async def test_kill_9_during_mcp_calls_never_repeats_a_side_effecting_call(
+    storage_connection, stub, mcp_process
+):
+    """The host is killed at random moments while an agent sends three messages through
+    an MCP server (a process of its own). A call found started but unconfirmed is not run
+    again: MCP tools cannot tell whether it ran, so a person is asked, and says skip."""
+    import random
+
+    url, sent = mcp_process
     env = {
         "LLM_PROVIDER": "anthropic",
         "ANTHROPIC_API_KEY": KEY,
@@ -194,7 +206,7 @@ async def test_kill_9_during_mcp_calls_never_repeats_a_side_effecting_call(
                     "mcp_servers": [
                         {
                             "name": "mail",
-                            "url": f"http://127.0.0.1:{port}/mcp",
+                            "url": url,
                             "allowed_hosts": ["127.0.0.1"],
                         }
                     ],
@@ -234,5 +246,3 @@ async def test_kill_9_during_mcp_calls_never_repeats_a_side_effecting_call(
             assert len(mine) == len(set(mine)), f"a message was sent twice: {mine}"
     finally:
         host.stop()
-        server.terminate()
-        server.wait(10)
