@@ -9,8 +9,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.parameters import (
+    ApprovalKey,
+    ApprovalQuery,
     CleanupQuery,
     Continuation,
+    DeploymentApprovalQuery,
     DeploymentId,
     DeploymentQuery,
     LogQuery,
@@ -20,6 +23,7 @@ from api.parameters import (
     ScheduleQuery,
     WorkloadName,
 )
+from haymaker.approvals import Approval, DecisionRequest
 from haymaker.models import (
     DeploymentConfig,
     DeploymentState,
@@ -31,10 +35,16 @@ from haymaker.schedules.models import ScheduleSpec, ScheduleState, ScheduleUpdat
 from haymaker.workloads.manifest import WorkloadManifest
 
 __all__ = [
+    "Approval",
+    "ApprovalKey",
+    "ApprovalList",
+    "ApprovalQuery",
     "CleanupPreview",
     "CleanupQuery",
     "Continuation",
+    "DecisionRequest",
     "DeployAccepted",
+    "DeploymentApprovalQuery",
     "DeploymentConfig",
     "DeploymentId",
     "DeploymentList",
@@ -139,3 +149,10 @@ class Purged(BaseModel):
 class Metrics(BaseModel):
     deployments: dict[str, Any]
     schedules: dict[str, int]
+
+
+class ApprovalList(BaseModel):
+    items: list[Approval]
+    continuation: str | None = Field(
+        default=None, description="pass as ?continuation= to get the next page; null at the end"
+    )

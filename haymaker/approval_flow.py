@@ -23,7 +23,7 @@ from haymaker.approvals import (
     PendingApproval,
 )
 from haymaker.budgets import Budget, Exhaustion
-from haymaker.errors import ApprovalNotFoundError, ConflictError, ValidationFailedError
+from haymaker.errors import ApprovalNotFoundError, ApprovalSettledError, ValidationFailedError
 from haymaker.models import DeploymentStatus
 from haymaker.store import DeploymentRecord, Stores
 
@@ -46,13 +46,11 @@ def budget_request(exhaustion: Exhaustion, asked: int, wait: timedelta) -> Appro
 def start_waiting(record: DeploymentRecord, approval: Approval, now: datetime) -> None:
     """The deployment waits for `approval` (or takes its decision at once if it was made
     already: a decision that landed before the deployment recorded the request)."""
-    if approval.status is ApprovalStatus.DECIDED:
-        record.state.awaiting_approval = PendingApproval.of(approval)
-        apply_decision(record, approval, now)
-        return
     record.state.awaiting_approval = PendingApproval.of(approval)
-    until = f", until {approval.expires_at:%Y-%m-%d %H:%M} UTC" if approval.expires_at else ""
+    until = f", until {approval.expires_at:%Y-%m-%d %H:%M:%S} UTC" if approval.expires_at else ""
     record.log(f"Approval requested ({approval.key}): {approval.question}{until}", now)
+    if approval.status is not ApprovalStatus.PENDING:
+        apply_decision(record, approval, now)
 
 
 def apply_decision(record: DeploymentRecord, approval: Approval, now: datetime) -> None:
@@ -167,7 +165,7 @@ class ApprovalFlow:
 
         settled, won = await self.stores.approvals.settle(deployment_id, key, decide)
         if not won:
-            _refuse_settled(settled)
+            _refuse_settled(settled, raced=True)
         return settled
 
     @staticmethod
@@ -182,15 +180,18 @@ class ApprovalFlow:
         return f"{BUDGET_KEY}-{record.progress.budget_asks}"
 
 
-def _refuse_settled(approval: Approval) -> None:
+def _refuse_settled(approval: Approval, *, raced: bool = False) -> None:
     decision = approval.decision
     if approval.status is ApprovalStatus.CANCELLED:
-        raise ConflictError(f"approval {approval.key} was cancelled: the deployment ended")
+        raise ApprovalSettledError(
+            f"approval {approval.key} was cancelled: the deployment ended", raced=raced
+        )
     if approval.status is ApprovalStatus.DECIDED and decision is not None:
         by = "on timeout" if decision.timed_out else f"by {decision.decided_by}"
-        raise ConflictError(
+        raise ApprovalSettledError(
             f"approval {approval.key} was already decided: {decision.decision} {by} "
-            f"at {decision.decided_at:%Y-%m-%dT%H:%M:%SZ}"
+            f"at {decision.decided_at:%Y-%m-%dT%H:%M:%SZ}",
+            raced=raced,
         )
 
 

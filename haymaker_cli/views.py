@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
+from haymaker_cli.budget_view import awaiting_text, budget_text, decide_hint, usage_text
 from haymaker_cli.follow import FINISHED, progress_of
 from haymaker_cli.output import console, styled
 
@@ -28,6 +29,14 @@ def show_state(state: dict[str, Any]) -> None:
             console.print(f"  {label + ':':9} {state[key]}")
     if state.get("error"):
         console.print(styled("  Error:    ", (str(state["error"]), "red")))
+    waiting = awaiting_text(state)
+    if waiting:
+        console.print(styled("  Waiting:  ", (waiting, "yellow")))
+        console.print(f"            {decide_hint(state)}")
+    console.print(f"  Usage:    {usage_text(state)}")
+    left = budget_text(state)
+    if left:
+        console.print(f"  Budget:   {left} left")
     for key, value in (state.get("metadata") or {}).items():
         console.print(f"  {key}: {value}")
 
@@ -43,8 +52,8 @@ def deployments_table(items: list[dict[str, Any]]) -> Table:
     table = Table()
     table.add_column("ID", no_wrap=True)
     table.add_column("Workload", no_wrap=True)
-    for name in ("Status", "Phase", "Progress", "Created"):
-        table.add_column(name, no_wrap=name != "Phase")
+    for name in ("Status", "Phase", "Progress", "Usage", "Budget left", "Created"):
+        table.add_column(name, no_wrap=name in ("Progress", "Created"))
     for item in items:
         metadata = item.get("metadata") or {}
         reported = progress_of(metadata)
@@ -55,12 +64,21 @@ def deployments_table(items: list[dict[str, Any]]) -> Table:
             and item["status"] not in FINISHED
         ):
             status_text += f" → {item['desired_status']}"
+        waiting = awaiting_text(item)
+        if waiting:
+            status_text += f" ({_clip(waiting, 60)})"
         table.add_row(
             item["deployment_id"],
             item["workload_name"],
             status_text,
             item["phase"],
             progress,
+            usage_text(item),
+            budget_text(item) or "",
             str(item["created_at"])[:16].replace("T", " "),
         )
     return table
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
