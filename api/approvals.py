@@ -31,6 +31,7 @@ http = Operations(bp, tag="approvals")
     "listApprovals",
     role=Role.READER,
     responses={200: Response("ApprovalList", "A page of approvals, across deployments")},
+    problems=(422,),
 )
 async def list_approvals(query: ApprovalQuery) -> Reply:
     """List approvals across deployments (default: the pending ones), a page at a time."""
@@ -50,7 +51,7 @@ async def list_approvals(query: ApprovalQuery) -> Reply:
     "listDeploymentApprovals",
     role=Role.READER,
     responses={200: Response("ApprovalList", "The deployment's requests and decisions")},
-    problems=(404,),
+    problems=(404, 422),
 )
 async def list_deployment_approvals(
     deployment_id: DeploymentId, query: DeploymentApprovalQuery

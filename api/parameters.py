@@ -24,7 +24,9 @@ ScheduleId = Annotated[str, Field(pattern=SCHEDULE_ID_PATTERN, description="sche
 ApprovalKey = Annotated[
     str,
     Field(
-        pattern=APPROVAL_KEY_PATTERN, description="approval key; `budget`: the latest budget one"
+        pattern=APPROVAL_KEY_PATTERN,
+        description="approval key; `budget`: the latest budget one",
+        examples=["report", "budget"],
     ),
 ]
 Continuation = Annotated[

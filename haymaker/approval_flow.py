@@ -216,7 +216,13 @@ def _raised(
     spent = budgets.used(state.usage, state.started_at, approval.requested_at)
     for limit, value in request.raise_.items():
         current = spent[limit]
-        if current is not None and value <= current:
+        if current is None:
+            raise ValidationFailedError(
+                f"raise {limit}: what is used is unknown (a model without a price was "
+                "called), so no limit on it can ever pass; reject to stop the deployment",
+                errors=[{"key": f"raise.{limit}", "message": "usage unknown"}],
+            )
+        if value <= current:
             raise ValidationFailedError(
                 f"raise {limit} above what is used ({current:g})",
                 errors=[{"key": f"raise.{limit}", "message": f"must be above {current:g}"}],

@@ -59,11 +59,11 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
 
 
 def numbers(values: list[str] | None, option: str) -> dict[str, float]:
-    """`key=value` pairs whose values are numbers (budget limits)."""
-    parsed = {}
+    """`key=value` pairs whose values are numbers (budget limits): whole numbers as ints."""
+    parsed: dict[str, float] = {}
     for key, text in pairs(values, option).items():
         try:
-            parsed[key] = float(text)
+            parsed[key] = int(text) if text.lstrip("-").isdigit() else float(text)
         except ValueError:
             raise typer.BadParameter(f"{key}={text}: not a number", param_hint=option) from None
     return parsed
