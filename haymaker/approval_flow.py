@@ -9,6 +9,7 @@ reconciles, so a crash anywhere leaves exactly one decision, applied once.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -202,8 +203,11 @@ def _raised(
     if not approval.budget or request.decision != "approve":
         return None
     if not request.raise_:
+        payload = approval.payload or {}
+        limit, allowed = payload.get("limit", "max_cost_usd"), payload.get("allowed", 5)
+        example = json.dumps({limit: allowed * 2})
         raise ValidationFailedError(
-            'approving a budget needs the new limits: raise, e.g. {"max_cost_usd": 10}',
+            f"approving {approval.key} needs the new limits in `raise`, e.g. {example}",
             errors=[{"key": "raise", "message": "required to approve a budget"}],
         )
     from haymaker import budgets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +10,7 @@ from rich.table import Table
 
 from haymaker_cli.client import ApiClient
 from haymaker_cli.options import JsonOption
-from haymaker_cli.output import console, numbers, print_json, styled
+from haymaker_cli.output import console, error, numbers, print_json, styled
 from haymaker_cli.session import call
 
 # Merged into the root command: `haymaker approve`, not `haymaker approvals approve`.
@@ -35,13 +36,14 @@ def _every_page(client: ApiClient, deployment_id: str | None, status: str) -> li
 
 
 def _when(value: str | None) -> str:
-    return str(value)[:19].replace("T", " ") if value else "-"
+    """`12-01 23:33` (UTC): the table's times, short."""
+    return str(value)[5:16].replace("T", " ") if value else "-"
 
 
 def approvals_table(items: list[dict[str, Any]]) -> Table:
-    table = Table()
-    for name in ("Deployment", "Key", "Question", "Options", "Requested", "Expires", "Decision"):
-        table.add_column(name, no_wrap=name in ("Deployment", "Key", "Requested", "Expires"))
+    table = Table(caption="times in UTC")
+    for name in ("Deployment", "Key", "Question", "Options", "Asked", "Expires", "Decision"):
+        table.add_column(name, no_wrap=name in ("Deployment", "Key", "Asked", "Expires"))
     for item in items:
         decision = item.get("decision")
         if decision:
@@ -82,11 +84,8 @@ def approvals(
         console.print(approvals_table(items))
         for item in items:
             if item.get("payload"):
-                console.print(
-                    styled(
-                        (f"{item['deployment_id']} {item['key']}: ", "bold"), str(item["payload"])
-                    )
-                )
+                shown = json.dumps(item["payload"], ensure_ascii=False)
+                console.print(styled((f"{item['deployment_id']} {item['key']}: ", "bold"), shown))
 
 
 def _decide(
@@ -130,7 +129,14 @@ def approve(
     as_json: JsonOption = False,
 ) -> None:
     """Approve what a deployment waits for (a budget approval needs --raise)."""
-    _decide(deployment_id, key, "approve", comment, numbers(raise_limits, "--raise"), as_json)
+    limits = numbers(raise_limits, "--raise")
+    if not limits and (key == "budget" or key.startswith("budget-")):
+        error(
+            "approving a budget needs the new limits: --raise LIMIT=VALUE "
+            "(e.g. --raise max_cost_usd=5; see the limit with `haymaker status ID`)"
+        )
+        raise typer.Exit(2)
+    _decide(deployment_id, key, "approve", comment, limits, as_json)
 
 
 @approvals_app.command()

@@ -91,3 +91,34 @@ def decide_hint(state: dict[str, Any]) -> str | None:
     if options == ["approve", "reject"]:
         return f"haymaker approve|reject {deployment_id} {key} [-m COMMENT]"
     return f"haymaker decide {deployment_id} {key} {'|'.join(options)} [-m COMMENT]"
+
+
+def usage_short(state: dict[str, Any]) -> str:
+    """For a table cell: `5 steps`, or `5 steps, 14 calls, $0.36` once a model was called."""
+    usage = state.get("usage") or {}
+    parts = [f"{usage.get('steps', 0)} steps"]
+    calls = usage.get("llm_calls", 0)
+    if calls:
+        parts.append(f"{calls} calls")
+        cost = usage.get("cost_usd", 0.0)
+        parts.append("cost ?" if cost is None else cost_text(cost))
+    return ", ".join(parts)
+
+
+def budget_short(state: dict[str, Any]) -> str:
+    """For a table cell: what is left of each limit, e.g. `5/10 steps, $0.49/$0.50`."""
+    budget = state.get("budget") or {}
+    remaining = state.get("budget_remaining") or {}
+    parts = []
+    for limit, label in LIMIT_LABELS.items():
+        allowed = budget.get(limit)
+        if allowed is None:
+            continue
+        if limit == "max_wall_hours":
+            ends = state.get("budget_ends_at")
+            parts.append(f"until {str(ends)[11:16]}" if ends else f"{allowed:g} {label}")
+            continue
+        left, total = _limit_value(limit, remaining.get(limit)), _limit_value(limit, allowed)
+        unit = "" if limit == "max_cost_usd" else f" {label}"
+        parts.append(f"{left}/{total}{unit}")
+    return ", ".join(parts)

@@ -17,7 +17,7 @@ from haymaker_cli.follow import FINISHED, settled, wait_until_settled
 from haymaker_cli.options import JsonOption, YesOption
 from haymaker_cli.output import console, error, fail, numbers, pairs, print_json, styled
 from haymaker_cli.session import call, current_client
-from haymaker_cli.views import deployments_table, print_lines, show_state
+from haymaker_cli.views import deployments_view, print_lines, show_state
 
 # Merged into the root command: `haymaker deploy`, not `haymaker deployments deploy`.
 deployments_app = typer.Typer()
@@ -136,7 +136,7 @@ def list_deployments(
         return client.list(workload=workload, status=state, limit=limit)["items"]
 
     items = call(fetch)
-    print_json(items) if as_json else console.print(deployments_table(items))
+    print_json(items) if as_json else console.print(deployments_view(items))
 
 
 @deployments_app.command()
@@ -157,7 +157,7 @@ def watch(
         with Live(console=console, auto_refresh=False) as live:
             while count is None or shown < count:
                 items = list(client.list_all(workload=workload, status=state, limit=200))
-                live.update(deployments_table(items), refresh=True)
+                live.update(deployments_view(items), refresh=True)
                 shown += 1
                 if count is None or shown < count:
                     time.sleep(interval)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 
-from haymaker_cli.budget_view import awaiting_text, budget_text, decide_hint, usage_text
+from haymaker_cli.budget_view import (
+    awaiting_text,
+    budget_short,
+    budget_text,
+    decide_hint,
+    usage_short,
+    usage_text,
+)
 from haymaker_cli.follow import FINISHED, progress_of
 from haymaker_cli.output import console, styled
 
@@ -64,21 +72,26 @@ def deployments_table(items: list[dict[str, Any]]) -> Table:
             and item["status"] not in FINISHED
         ):
             status_text += f" → {item['desired_status']}"
-        waiting = awaiting_text(item)
-        if waiting:
-            status_text += f" ({_clip(waiting, 60)})"
+        if item.get("awaiting_approval"):
+            status_text += " (awaiting approval)"
         table.add_row(
             item["deployment_id"],
             item["workload_name"],
             status_text,
             item["phase"],
             progress,
-            usage_text(item),
-            budget_text(item) or "",
+            usage_short(item),
+            budget_short(item),
             str(item["created_at"])[:16].replace("T", " "),
         )
     return table
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def deployments_view(items: list[dict[str, Any]]) -> RenderableType:
+    """The table, then one line per deployment waiting for a decision: its question."""
+    waiting = [
+        styled((item["deployment_id"], "bold"), " ", (awaiting_text(item) or "", "yellow"))
+        for item in items
+        if item.get("awaiting_approval")
+    ]
+    return Group(deployments_table(items), *waiting) if waiting else deployments_table(items)

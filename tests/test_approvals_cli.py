@@ -91,12 +91,15 @@ def test_status_list_and_watch_show_the_wait_usage_and_budget(run, http):
     assert "Usage:    3 steps, 0 LLM calls, 0 tokens, $0.0000" in shown
     assert "Budget:   LLM calls 5 of 5, steps 7 of 10 left" in shown
 
-    row = next(line for line in run("list").output.splitlines() if deployment_id in line)
-    assert f"running (awaiting approval: {QUESTION})" in row
-    assert "3 steps, 0 LLM calls" in row
-    assert "LLM calls 5 of 5, steps 7 of 10" in row
+    listed = run("list").output.splitlines()
+    row = next(line for line in listed if deployment_id in line)
+    assert "running (awaiting approval)" in row
+    assert "3 steps" in row
+    assert "5/5 LLM calls, 7/10 steps" in row
+    # Under the table, the question of each deployment that waits.
+    assert f"{deployment_id} awaiting approval: {QUESTION}" in listed
     watched = run("watch", "--count", "1").output
-    assert f"awaiting approval: {QUESTION}" in watched
+    assert f"{deployment_id} awaiting approval: {QUESTION}" in watched.splitlines()
 
     table = run("approvals").output
     row = next(line for line in table.splitlines() if deployment_id in line)
@@ -189,3 +192,26 @@ def test_deploy_wait_shows_the_question_and_goes_on_waiting(run, http):
     assert f"awaiting approval: {QUESTION}" in text
     assert f"answer with: haymaker approve|reject {deployment_id} report" in text
     assert "report_approved: False" in text
+
+
+def test_usage_and_budget_read_as_text():
+    from haymaker_cli.budget_view import budget_short, budget_text, usage_short, usage_text
+
+    state = {
+        "usage": {"input_tokens": 9000, "output_tokens": 3000, "llm_calls": 14, "steps": 6},
+        "budget": {"max_cost_usd": 0.5, "max_llm_tokens": 50_000, "max_wall_hours": 2},
+        "budget_remaining": {"max_cost_usd": None, "max_llm_tokens": 38_000},
+        "budget_ends_at": "2026-12-01T14:30:00Z",
+    }
+    state["usage"]["cost_usd"] = None
+    assert usage_text(state) == "6 steps, 14 LLM calls, 12k tokens, cost unknown"
+    assert usage_short(state) == "6 steps, 14 calls, cost ?"
+    assert budget_text(state) == (
+        "tokens 38k of 50k, cost unknown of $0.5000, 2 hours until 2026-12-01 14:30 UTC"
+    )
+    assert budget_short(state) == "38k/50k tokens, unknown/$0.5000, until 14:30"
+    state["usage"]["cost_usd"] = 0.1234
+    state["budget_remaining"]["max_cost_usd"] = 0.3766
+    assert usage_short(state) == "6 steps, 14 calls, $0.1234"
+    assert budget_short({"usage": {}, "budget": None}) == ""
+    assert budget_text({"usage": {}, "budget": None}) is None
