@@ -30,6 +30,8 @@ from haymaker.store import DeploymentRecord, Stores
 
 S = DeploymentStatus
 TIMEOUT_DECIDER = "timeout"
+# The metadata key naming the limit a deployment waits on a raise of (dropped once raised).
+EXHAUSTED_KEY = "budget_exhausted"
 
 
 def budget_request(exhaustion: Exhaustion, asked: int, wait: timedelta) -> ApprovalRequest:
@@ -72,6 +74,7 @@ def apply_decision(record: DeploymentRecord, approval: Approval, now: datetime) 
         return
     if decision.decision == "approve" and approval.raised:
         state.budget = (state.budget or Budget()).raised(approval.raised)
+        state.metadata.pop(EXHAUSTED_KEY, None)
         limits = ", ".join(f"{name}={value:g}" for name, value in approval.raised.items())
         record.log(f"Budget raised: {limits}", now)
         return

@@ -10,6 +10,7 @@ from typing import Any
 
 from haymaker import budgets
 from haymaker.approval_flow import (
+    EXHAUSTED_KEY,
     ApprovalFlow,
     apply_decision,
     budget_request,
@@ -244,7 +245,7 @@ class Executor:
                 return
             record.progress.budget_asks = asked
             record.progress.wake_event = request.wake_event
-            record.state.metadata["budget_exhausted"] = exhaustion.describe()
+            record.state.metadata[EXHAUSTED_KEY] = exhaustion.describe()
             start_waiting(record, approval, now)
 
         record, _ = await self.stores.mutate(request.deployment_id, change)

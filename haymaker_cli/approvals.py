@@ -131,12 +131,18 @@ def approve(
     """Approve what a deployment waits for (a budget approval needs --raise)."""
     limits = numbers(raise_limits, "--raise")
     if not limits and (key == "budget" or key.startswith("budget-")):
-        error(
-            "approving a budget needs the new limits: --raise LIMIT=VALUE "
-            "(e.g. --raise max_cost_usd=5; see the limit with `haymaker status ID`)"
-        )
+        error(f"approving a budget needs the new limits: {_raise_example(deployment_id)}")
         raise typer.Exit(2)
     _decide(deployment_id, key, "approve", comment, limits, as_json)
+
+
+def _raise_example(deployment_id: str) -> str:
+    """`--raise max_steps=6`, for the limit the deployment ran out of (one status call)."""
+    state = call(lambda client: client.status(deployment_id))
+    exhausted = str((state.get("metadata") or {}).get("budget_exhausted", "")).split()
+    limit = exhausted[0] if exhausted else "max_cost_usd"
+    allowed = (state.get("budget") or {}).get(limit) or 5
+    return f"--raise LIMIT=VALUE, e.g. --raise {limit}={allowed * 2:g}"
 
 
 @approvals_app.command()

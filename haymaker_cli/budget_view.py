@@ -18,7 +18,9 @@ def cost_text(cost: float | None) -> str:
     """A cost in US dollars; None: the model has no price (unknown, not free)."""
     if cost is None:
         return "cost unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
+    if cost == 0:
+        return "$0"
+    return f"${cost:.3g}" if cost < 1 else f"${cost:,.2f}"
 
 
 def tokens_text(tokens: float) -> str:

@@ -57,10 +57,17 @@ def print_lines(items: list[dict[str, Any]]) -> None:
 
 
 def deployments_table(items: list[dict[str, Any]]) -> Table:
+    """Usage and budget columns only when some deployment has a budget or called a model:
+    plain runs keep the table narrow."""
+    budgeted = any(item.get("budget") for item in items)
+    metered = budgeted or any((item.get("usage") or {}).get("llm_calls") for item in items)
     table = Table()
     table.add_column("ID", no_wrap=True)
     table.add_column("Workload", no_wrap=True)
-    for name in ("Status", "Phase", "Progress", "Usage", "Budget left", "Created"):
+    names = ["Status", "Phase", "Progress"]
+    names += ["Usage"] if metered else []
+    names += ["Budget left"] if budgeted else []
+    for name in (*names, "Created"):
         table.add_column(name, no_wrap=name in ("Progress", "Created"))
     for item in items:
         metadata = item.get("metadata") or {}
@@ -74,16 +81,10 @@ def deployments_table(items: list[dict[str, Any]]) -> Table:
             status_text += f" → {item['desired_status']}"
         if item.get("awaiting_approval"):
             status_text += " (awaiting approval)"
-        table.add_row(
-            item["deployment_id"],
-            item["workload_name"],
-            status_text,
-            item["phase"],
-            progress,
-            usage_short(item),
-            budget_short(item),
-            str(item["created_at"])[:16].replace("T", " "),
-        )
+        cells = [item["deployment_id"], item["workload_name"], status_text, item["phase"], progress]
+        cells += [usage_short(item)] if metered else []
+        cells += [budget_short(item)] if budgeted else []
+        table.add_row(*cells, str(item["created_at"])[:16].replace("T", " "))
     return table
 
 

@@ -88,7 +88,7 @@ def test_status_list_and_watch_show_the_wait_usage_and_budget(run, http):
     shown = run("status", deployment_id).output
     assert f"Waiting:  awaiting approval: {QUESTION}" in shown
     assert f"haymaker approve|reject {deployment_id} report [-m COMMENT]" in shown
-    assert "Usage:    3 steps, 0 LLM calls, 0 tokens, $0.0000" in shown
+    assert "Usage:    3 steps, 0 LLM calls, 0 tokens, $0" in shown
     assert "Budget:   LLM calls 5 of 5, steps 7 of 10 left" in shown
 
     listed = run("list").output.splitlines()
@@ -144,7 +144,7 @@ def test_approve_budget_raises_it(run, http):
 
     result = run("approve", deployment_id, "budget")
     assert result.exit_code == 2  # a budget approval needs the new limits
-    assert "needs the new limits" in result.output
+    assert "needs the new limits: --raise LIMIT=VALUE, e.g. --raise max_steps=4" in result.output
     result = run("approve", deployment_id, "budget", "--raise", "max_steps=20", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["raised"] == {"max_steps": 20}
@@ -207,11 +207,11 @@ def test_usage_and_budget_read_as_text():
     assert usage_text(state) == "6 steps, 14 LLM calls, 12k tokens, cost unknown"
     assert usage_short(state) == "6 steps, 14 calls, cost ?"
     assert budget_text(state) == (
-        "tokens 38k of 50k, cost unknown of $0.5000, 2 hours until 2026-12-01 14:30 UTC"
+        "tokens 38k of 50k, cost unknown of $0.5, 2 hours until 2026-12-01 14:30 UTC"
     )
-    assert budget_short(state) == "38k/50k tokens, unknown/$0.5000, until 14:30"
+    assert budget_short(state) == "38k/50k tokens, unknown/$0.5, until 14:30"
     state["usage"]["cost_usd"] = 0.1234
     state["budget_remaining"]["max_cost_usd"] = 0.3766
-    assert usage_short(state) == "6 steps, 14 calls, $0.1234"
+    assert usage_short(state) == "6 steps, 14 calls, $0.123"
     assert budget_short({"usage": {}, "budget": None}) == ""
     assert budget_text({"usage": {}, "budget": None}) is None

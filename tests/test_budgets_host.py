@@ -157,6 +157,7 @@ async def test_steps_exhausted_then_raised_then_completed(api):
     assert final["usage"]["steps"] == 5
     assert final["budget_remaining"] == {"max_steps": 5}
     assert final["metadata"]["items_collected"] == 30
+    assert "budget_exhausted" not in final["metadata"]  # raised: no longer so
     lines = await all_logs(api, deployment_id)
     assert items_once(lines) == 30
     assert f"Approval requested (budget-1): {question}, until" in " ".join(lines)
