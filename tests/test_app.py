@@ -38,6 +38,9 @@ def test_function_app_registers_everything(function_app):
         ("schedules/{schedule_id}/trigger", "POST"),
         ("deployments/{deployment_id}", "DELETE"),
         ("metrics", "GET"),
+        ("approvals", "GET"),
+        ("deployments/{deployment_id}/approvals", "GET"),
+        ("deployments/{deployment_id}/approvals/{key}", "POST"),
     }
     assert sorted(timer.name for timer in function_app.timers) == [
         "retention_sweep",

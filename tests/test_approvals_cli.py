@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from haymaker_cli import app, output
+from haymaker_cli.client import ApiClient
 
 QUESTION = "Collected 3 of 3 items: write the report?"
 
@@ -151,9 +152,19 @@ def test_approve_budget_raises_it(run, http):
     until(lambda: http.get(f"deployments/{deployment_id}").json()["status"] == "completed")
 
 
-def test_deploy_wait_shows_the_question_and_goes_on_waiting(run, http):
+def test_deploy_wait_shows_the_question_and_goes_on_waiting(run, http, monkeypatch):
     tag = uuid.uuid4().hex[:12]
     finished: dict[str, object] = {}
+    seen_waiting = threading.Event()  # deploy --wait has read a state that waits
+    status = ApiClient.status
+
+    def watched_status(client: ApiClient, deployment_id: str):
+        state = status(client, deployment_id)
+        if state.get("awaiting_approval"):
+            seen_waiting.set()
+        return state
+
+    monkeypatch.setattr(ApiClient, "status", watched_status)
 
     def deploy_and_wait() -> None:
         result = run(
@@ -179,8 +190,7 @@ def test_deploy_wait_shows_the_question_and_goes_on_waiting(run, http):
         return next((i for i in items if i["tags"].get("case") == tag), None)
 
     deployment_id = until(mine)["deployment_id"]
-    waiting_state(http, deployment_id, "report")
-    time.sleep(0.5)  # deploy --wait polls every 0.25 s: it sees the wait before the decision
+    assert seen_waiting.wait(60)
     decided = http.post(
         f"deployments/{deployment_id}/approvals/report", json={"decision": "reject"}
     )
