@@ -21,8 +21,10 @@ from api.parameters import (
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
+    TranscriptQuery,
     WorkloadName,
 )
+from haymaker.agents.transcript import TranscriptEntry
 from haymaker.approvals import Approval, DecisionRequest
 from haymaker.models import (
     DeploymentConfig,
@@ -65,6 +67,8 @@ __all__ = [
     "ScheduleSpec",
     "ScheduleUpdate",
     "ScheduleView",
+    "TranscriptPage",
+    "TranscriptQuery",
     "WorkloadList",
     "WorkloadManifest",
     "WorkloadName",
@@ -76,6 +80,13 @@ class DeployAccepted(BaseModel):
     deployment_id: str
     status: DeploymentStatus
     status_url: str
+
+
+class TranscriptPage(BaseModel):
+    deployment_id: str
+    items: list[TranscriptEntry]
+    cursor: int = Field(description="pass as ?after= to get the entries that follow")
+    total: int = Field(description="entries in the transcript so far")
 
 
 class DeploymentList(BaseModel):
