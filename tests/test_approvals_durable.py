@@ -50,7 +50,10 @@ async def test_a_day_long_approval_times_out_on_its_timer(harness):
     assert timer.fire_at == waiting.awaiting_approval.expires_at
     assert orchestration.waiting_for[-1].startswith("wake-")
 
-    await run.run_to_completion()  # only the timer can fire: a day passes in virtual time
+    await run.run_to_completion()  # nothing happens: the run waits, its timer not yet due
+    assert (await run.state()).awaiting_approval is not None
+    run.advance(timedelta(days=1))  # a day passes in virtual time: the timer comes due
+    await run.run_to_completion()
     final = await run.state()
     assert final.status == S.COMPLETED
     assert final.metadata["report_approved"] is False
@@ -65,7 +68,12 @@ async def test_a_wall_clock_budget_runs_out_while_pausing_and_its_approval_times
     # Ten steps twenty minutes apart; the budget allows one hour.
     config = {"steps": 10, "pause_seconds": 1200}
     run = await deploy_with_budget(harness, "flaky-collector", config, {"max_wall_hours": 1})
-    await run.run_to_completion()  # nobody raises it: after a day the request times out
+    await run.run_to_completion()  # the pauses' timers fire; then it waits for a raise
+    asked = await run.state()
+    assert asked.awaiting_approval is not None
+    assert asked.awaiting_approval.key == "budget-1"
+    run.advance(timedelta(hours=24))  # nobody raises it: the request times out
+    await run.run_to_completion()
     final = await run.state()
     assert final.status == S.STOPPED
     assert final.desired_status == S.STOPPED
