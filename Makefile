@@ -45,6 +45,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/schedules.py
+	$(BIN)/python bench/approval_idle.py
 
 bench-load: install
 	$(BIN)/python bench/load.py

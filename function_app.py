@@ -4,6 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.deployment import bp as deployment_activities
+from api.approvals import bp as approval_api
 from api.deployments import bp as deployment_api
 from api.meta import bp as meta_api
 from api.schedules import bp as schedule_api
@@ -20,6 +21,7 @@ for blueprint in (
     deployment_orchestrators,
     deployment_activities,
     deployment_api,
+    approval_api,
     schedule_api,
     transcript_api,
     service_api,

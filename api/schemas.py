@@ -9,8 +9,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.parameters import (
+    ApprovalKey,
+    ApprovalQuery,
     CleanupQuery,
     Continuation,
+    DeploymentApprovalQuery,
     DeploymentId,
     DeploymentQuery,
     LogQuery,
@@ -25,6 +28,7 @@ from api.parameters import (
     WorkloadName,
 )
 from haymaker.agents.transcript import TranscriptEntry
+from haymaker.approvals import Approval, DecisionRequest
 from haymaker.integrations.models import ServiceSpec, ServiceView
 from haymaker.models import (
     DeploymentConfig,
@@ -37,10 +41,16 @@ from haymaker.schedules.models import ScheduleSpec, ScheduleState, ScheduleUpdat
 from haymaker.workloads.manifest import WorkloadManifest
 
 __all__ = [
+    "Approval",
+    "ApprovalKey",
+    "ApprovalList",
+    "ApprovalQuery",
     "CleanupPreview",
     "CleanupQuery",
     "Continuation",
+    "DecisionRequest",
     "DeployAccepted",
+    "DeploymentApprovalQuery",
     "DeploymentConfig",
     "DeploymentId",
     "DeploymentList",
@@ -171,3 +181,10 @@ class ServiceList(BaseModel):
 class ServiceDeleted(BaseModel):
     name: str
     deleted: bool = True
+
+
+class ApprovalList(BaseModel):
+    items: list[Approval]
+    continuation: str | None = Field(
+        default=None, description="pass as ?continuation= to get the next page; null at the end"
+    )

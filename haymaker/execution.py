@@ -10,6 +10,7 @@ from typing import Any
 
 from haymaker import budgets
 from haymaker.approval_flow import (
+    EXHAUSTED_KEY,
     ApprovalFlow,
     apply_decision,
     budget_request,
@@ -85,6 +86,15 @@ def apply_step(
         record.state.phase = "completed"
         record.new_steps[-1] = record.new_steps[-1].model_copy(update={"outcome": "completed"})
         record.log(f"Deployment completed after {record.progress.step} steps", now)
+
+
+def check_approval_request(result: StepResult, phase_index: int, phases: Sequence[str]) -> None:
+    """A step that completes the last phase leaves no step to see a decision: WorkloadError."""
+    if result.approval is not None and result.phase_complete and phase_index + 1 >= len(phases):
+        raise WorkloadError(
+            f"approval {result.approval.key!r} was asked by the step that completes the last "
+            "phase: no step is left to see the decision (ask in an earlier step)"
+        )
 
 
 def _mark(
@@ -191,6 +201,7 @@ class Executor:
         ctx = self._step_context(record, workload, config)
         try:
             result = await workload.run_step(ctx)
+            check_approval_request(result, record.progress.phase_index, workload.phases)
         except BudgetExhaustedError as exc:
             return await self._ran_out_mid_step(request, ctx, str(exc))
         except (WorkloadError, LLMError) as exc:
@@ -237,7 +248,7 @@ class Executor:
                 return
             record.progress.budget_asks = asked
             record.progress.wake_event = request.wake_event
-            record.state.metadata["budget_exhausted"] = exhaustion.describe()
+            record.state.metadata[EXHAUSTED_KEY] = exhaustion.describe()
             start_waiting(record, approval, now)
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
@@ -278,9 +289,15 @@ class Executor:
         if settled is None:
             return view_of(record)
         now = self.clock()
-        record, _ = await self.stores.mutate(
-            deployment_id, lambda current: apply_decision(current, settled, now)
-        )
+
+        def take(current: DeploymentRecord) -> None:
+            apply_decision(current, settled, now)
+            progress = current.progress
+            if current.state.status == S.RUNNING and current.state.awaiting_approval is None:
+                # Running on: its doorbell must not ring while no wait is open for it.
+                progress.wake_event = progress.wake_event if progress.resume_at else None
+
+        record, _ = await self.stores.mutate(deployment_id, take)
         return view_of(record)
 
     def _step_context(

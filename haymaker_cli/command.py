@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from haymaker_cli import session
+from haymaker_cli.approvals import approvals_app
 from haymaker_cli.deployments import deployments_app
 from haymaker_cli.dev_command import dev
 from haymaker_cli.output import console, error
@@ -40,6 +41,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(deployments_app)
+app.add_typer(approvals_app)
 app.add_typer(transcripts_app)
 app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")

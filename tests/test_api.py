@@ -274,6 +274,9 @@ async def test_health_and_openapi(api, host):
         ("/services/{service_name}", "delete"),
         ("/deployments/{deployment_id}", "delete"),
         ("/metrics", "get"),
+        ("/approvals", "get"),
+        ("/deployments/{deployment_id}/approvals", "get"),
+        ("/deployments/{deployment_id}/approvals/{key}", "post"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

@@ -43,6 +43,9 @@ def test_function_app_registers_everything(function_app):
         ("services/{service_name}", "DELETE"),
         ("deployments/{deployment_id}", "DELETE"),
         ("metrics", "GET"),
+        ("approvals", "GET"),
+        ("deployments/{deployment_id}/approvals", "GET"),
+        ("deployments/{deployment_id}/approvals/{key}", "POST"),
     }
     assert sorted(timer.name for timer in function_app.timers) == [
         "retention_sweep",
