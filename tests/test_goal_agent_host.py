@@ -90,6 +90,13 @@ async def transcript(api, deployment_id: str) -> list[dict]:
     return page["items"]
 
 
+async def transcript_text(host: HostProcess, deployment_id: str) -> str:
+    """For a failure's message."""
+    async with aiohttp.ClientSession(base_url=host.url) as api:
+        entries = await transcript(api, deployment_id)
+    return json.dumps(entries, indent=1)[-6000:]
+
+
 def runs_of(counter: tuple[Path, Path], deployment_id: str) -> Counter:
     lines = counter[0].read_text().splitlines() if counter[0].exists() else []
     return Counter(line.split()[1] for line in lines if line.split()[0] == deployment_id)
@@ -149,7 +156,7 @@ async def test_deploy_from_the_cli_fetches_a_page_and_finishes_with_a_transcript
 
 async def test_stop_holds_the_agent_and_start_resumes_it(host, counter):
     async with aiohttp.ClientSession(base_url=host.url) as api:
-        plan = [f"tally pause_seconds=0.3 label={i}" for i in range(6)]
+        plan = [f"tally pause_seconds=0.3 label=t{i}" for i in range(6)]
         deployment_id = await deploy_agent(api, plan)
         await wait_for(api, deployment_id, "running")
         code, _, _ = await call(api, "POST", f"/api/deployments/{deployment_id}/stop")
@@ -162,7 +169,7 @@ async def test_stop_holds_the_agent_and_start_resumes_it(host, counter):
         state = await wait_for(api, deployment_id, "completed", "failed", seconds=90)
         assert state["status"] == "completed", state
     runs = runs_of(counter, deployment_id)
-    assert len(runs) == 6
+    assert len(runs) == 6, await transcript_text(host, deployment_id)
     assert set(runs.values()) == {1}
 
 
@@ -214,7 +221,7 @@ async def test_kill_9_at_random_points_never_runs_a_side_effect_twice(
         for _ in range(20):
             async with aiohttp.ClientSession(base_url=host.url) as api:
                 deployment_id = await deploy_agent(
-                    api, [f"tally pause_seconds=0.15 label={i}" for i in range(3)]
+                    api, [f"tally pause_seconds=0.15 label=t{i}" for i in range(3)]
                 )
             await asyncio.sleep(rng.uniform(0.1, 1.2))
             host.kill()
