@@ -48,6 +48,18 @@ class LogQuery(Query):
     limit: PageSize = Field(default=1000, description="at most this many lines")
 
 
+class StepQuery(Query):
+    after: int | None = Field(
+        default=None, ge=-1, le=MAX_LOG_CURSOR, description="only steps after this step"
+    )
+    limit: PageSize = Field(default=1000, description="at most this many steps")
+
+
+class ResourceQuery(Query):
+    limit: PageSize = Field(default=100, description="page size")
+    continuation: Continuation | None = None
+
+
 class CleanupQuery(Query):
     dry_run: bool = Field(default=False, description="only list what would be deleted")
     limit: PageSize = Field(default=1000, description="dry run page size")

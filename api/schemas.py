@@ -4,7 +4,7 @@ them (handler annotations, `Response("DeploymentList", ...)`) instead of importi
 api.operation resolves the names here on first use: importing the app loads none of this."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,9 +15,11 @@ from api.parameters import (
     DeploymentQuery,
     LogQuery,
     PageSize,
+    ResourceQuery,
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
+    StepQuery,
     WorkloadName,
 )
 from haymaker.models import (
@@ -26,11 +28,14 @@ from haymaker.models import (
     DeploymentStatus,
     LogEntry,
     Resource,
+    StepMark,
 )
 from haymaker.schedules.models import ScheduleSpec, ScheduleState, ScheduleUpdate
+from haymaker.timeline import Wait
 from haymaker.workloads.manifest import WorkloadManifest
 
 __all__ = [
+    "Caller",
     "CleanupPreview",
     "CleanupQuery",
     "Continuation",
@@ -47,6 +52,8 @@ __all__ = [
     "PageSize",
     "Problem",
     "Purged",
+    "ResourcePage",
+    "ResourceQuery",
     "ScheduleDeleteQuery",
     "ScheduleDeleted",
     "ScheduleId",
@@ -55,6 +62,8 @@ __all__ = [
     "ScheduleSpec",
     "ScheduleUpdate",
     "ScheduleView",
+    "StepPage",
+    "StepQuery",
     "WorkloadList",
     "WorkloadManifest",
     "WorkloadName",
@@ -139,3 +148,23 @@ class Purged(BaseModel):
 class Metrics(BaseModel):
     deployments: dict[str, Any]
     schedules: dict[str, int]
+
+
+class StepPage(BaseModel):
+    deployment_id: str
+    items: list[StepMark]
+    waits: list[Wait] = Field(description="what the deployment waited for after these steps")
+    cursor: int = Field(description="pass as ?after= to get the steps that follow")
+
+
+class ResourcePage(BaseModel):
+    deployment_id: str
+    items: list[Resource]
+    continuation: str | None = None
+
+
+class Caller(BaseModel):
+    name: str | None = Field(description="the signed-in principal's name; null without one")
+    roles: list[str] = Field(description="app roles held, each one's implied roles included")
+    credential: Literal["principal", "function_key", "none"]
+    auth_mode: Literal["off", "easyauth"]
