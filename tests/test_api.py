@@ -269,6 +269,9 @@ async def test_health_and_openapi(api, host):
         ("/schedules/{schedule_id}/trigger", "post"),
         ("/deployments/{deployment_id}", "delete"),
         ("/metrics", "get"),
+        ("/me", "get"),
+        ("/deployments/{deployment_id}/steps", "get"),
+        ("/deployments/{deployment_id}/resources", "get"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):
