@@ -77,12 +77,20 @@ class Watched:
 def watch(page: Any) -> Watched:
     watched = Watched(page)
     page.on("pageerror", lambda error: watched.errors.append(f"pageerror: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            watched.errors.append(f"console: {message.text}") if message.type == "error" else None
-        ),
-    )
+
+    def on_console(message: Any) -> None:
+        # The browser logs every 4xx answer; those of the API are the page's to handle (an
+        # endpoint this app does not serve), the dashboard's own files are checked below.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            watched.errors.append(f"console: {message.text}")
+
+    def on_response(response: Any) -> None:
+        own_file = "/api/ui/" in response.url
+        if response.status >= 500 or (own_file and response.status >= 400):
+            watched.errors.append(f"{response.status} for {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
 
     def on_dialog(dialog: Any) -> None:
         watched.dialogs.append(dialog.message)

@@ -139,8 +139,12 @@ export function budgetFields(prefix) {
  * is not top-level and names no group is looked up in `fallback` (the workload config's
  * errors come with the config key alone). Returns the messages no field took.
  */
-export function showErrors(problem, groups, fallback) {
+export function clearErrors(groups) {
   for (const list of Object.values(groups)) for (const f of list) clearError(f);
+}
+
+export function showErrors(problem, groups, fallback) {
+  clearErrors(groups);
   const unplaced = [];
   for (const error of problem.errors || []) {
     const parts = String(error.key || "").split(".");

@@ -174,7 +174,7 @@ export async function render(main, route, ctx) {
         ["Completed", when(state.completed_at)],
         ["Deadline", when(state.deadline)],
         ["Schedule", state.schedule_id ? h("a", { href: `deployments${query({ schedule_id: state.schedule_id })}` }, state.schedule_id) : "—"],
-        ["Tags", Object.keys(state.tags || {}).length ? show(state.tags) : "—"],
+        ["Tags", Object.entries(state.tags || {}).map(([key, value]) => `${key}=${value}`).join(", ") || "—"],
       ]),
     );
     fill(usage, h("h3", { class: "first" }, "Usage and budget"), tableWrap("Usage and budget", usageTable(state)));

@@ -90,15 +90,19 @@ export function approvalsView(deploymentId, ctx, onDecided) {
   node.hidden = true;
   let drawn = "";
 
+  let served = true; // whether this app has the approvals API
   async function refresh(state) {
-    let items;
-    try {
-      items = (await get(`deployments/${enc(deploymentId)}/approvals`)).items;
-    } catch (error) {
-      if (error.status !== 404) throw error;
-      // No approvals API in this app: what the deployment's state says it waits for.
-      items = state.awaiting_approval ? [{ ...state.awaiting_approval, status: "pending", budget: false, payload: null }] : [];
+    let items = null;
+    if (served) {
+      try {
+        items = (await get(`deployments/${enc(deploymentId)}/approvals`)).items;
+      } catch (error) {
+        if (error.status !== 404) throw error;
+        served = false;
+      }
     }
+    // Without the approvals API: what the deployment's state says it waits for.
+    items ??= state.awaiting_approval ? [{ ...state.awaiting_approval, status: "pending", budget: false, payload: null }] : [];
     const signature = JSON.stringify(items);
     if (signature === drawn) return;
     drawn = signature;

@@ -6,7 +6,7 @@ import { ProgressChart } from "../../lib/chart.js";
 import { duration, fill, h, section, seconds, tableWrap, when } from "../../lib/dom.js";
 
 const WAIT_LABELS = { stopped: "stopped", approval: "waited for approval", resume_at: "paused until its resume time" };
-const OPEN_PHASE_STEPS = 50; // a finished phase with more steps starts folded
+const OPEN_PHASE_STEPS = 8; // a finished phase with more steps starts folded
 
 function phaseGroups(marks) {
   const groups = [];
