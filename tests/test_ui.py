@@ -70,6 +70,12 @@ async def test_what_is_no_file_of_the_dashboard_is_not_found(api, path):
             assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
+def test_the_cli_prints_the_url_the_app_serves_the_dashboard_at():
+    from haymaker_cli.dev import dashboard_url
+
+    assert dashboard_url("http://127.0.0.1:7071") == "http://127.0.0.1:7071" + MOUNT
+
+
 def test_a_path_out_of_the_folder_names_nothing():
     from api.ui import asset_for
 

@@ -34,7 +34,9 @@ SERIOUS = ("serious", "critical")
 
 def chromium_path() -> str:
     """Debian's chromium; missing is a failure in CI (.ci/run installs it), a skip elsewhere."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+    )
     if found:
         return found
     if os.environ.get("CI"):
