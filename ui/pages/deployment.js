@@ -209,16 +209,18 @@ export async function render(main, route, ctx) {
   }
 
   let settledRefreshes = 0; // a finished deployment is refreshed a few more times, then left
-  async function refresh() {
-    state = await get(path);
+  async function refresh(known) {
+    state = known || (await get(path));
     drawState();
     await Promise.all([logs.refresh(), timeline.refresh(), transcript.refresh(), approvals.refresh(state), drawResources()]);
     settledRefreshes = TERMINAL.has(state.status) ? settledRefreshes + 1 : 0;
   }
 
-  drawState();
+  let first = state; // the first refresh starts from the state fetched above
   const stop = every(REFRESH_MS, async () => {
-    if (settledRefreshes < 3) await refresh();
+    const known = first;
+    first = null;
+    if (settledRefreshes < 3) await refresh(known);
   });
   await stop.first;
   return () => {

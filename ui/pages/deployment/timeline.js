@@ -123,12 +123,16 @@ export function timelineView(deploymentId) {
       const start = group.marks[0].started_at;
       const end = group.marks.at(-1).finished_at;
       const open = i === groups.length - 1 || group.marks.length <= OPEN_PHASE_STEPS;
-      return h(
+      const details = h(
         "details",
         { class: "phase", open },
         h("summary", {}, h("strong", {}, group.phase), ` · ${group.marks.length} step${group.marks.length === 1 ? "" : "s"} · ${duration(seconds(start, end))}`),
-        tableWrap(`Steps of phase ${group.phase}`, stepTable(group, waitsAfter)),
       );
+      // A folded phase's table is built when it is first opened.
+      const table = () => tableWrap(`Steps of phase ${group.phase}`, stepTable(group, waitsAfter));
+      if (open) details.append(table());
+      else details.addEventListener("toggle", () => details.open && details.children.length === 1 && details.append(table()));
+      return details;
     });
     fill(body, strip(groups, waits, now), phases);
     chart.update(series());
