@@ -54,7 +54,7 @@ ui-vendor: node_modules/.installed
 
 # The dashboard's screenshots in docs/screenshots/, taken by its browser tests.
 screenshots: install
-	HAYMAKER_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:randomly tests/test_ui_browser.py
+	HAYMAKER_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_ui_browser.py
 
 bench-ui: install
 	$(BIN)/python bench/ui.py

@@ -413,7 +413,7 @@ def test_every_page_passes_axe_is_keyboard_reachable_and_is_pictured(page, shown
     visit(page, shown[name])
     if name == "deployment":
         expect(page.locator(".chart canvas")).to_have_count(1)
-    screenshot(page, name)
+    screenshot(page, name, full_page=name == "deployment")
     assert axe_violations(page) == []
     reached, operable = tab_through(page)
     assert operable - reached == set(), "controls the keyboard does not reach"

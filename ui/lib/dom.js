@@ -77,6 +77,7 @@ export function count(value) {
 export function money(value) {
   if (value === null) return "unknown";
   if (value === undefined) return "—";
+  if (value === 0) return "$0";
   return "$" + (value < 1 ? value.toFixed(4) : value.toFixed(2));
 }
 

@@ -77,7 +77,7 @@ export async function render(main, route, ctx) {
   const summary = h("div", { class: "summary" });
   const usage = h("div");
   const details = h("div", { class: "details" });
-  const resources = h("div");
+  const resources = h("div", { class: "resources" });
 
   const timeline = timelineView(id);
   const logs = logView(id);

@@ -95,6 +95,7 @@ export function timelineView(deploymentId) {
   let waits = [];
   let drawn = "";
   let turns = [];
+  const toggled = new Map(); // phase index -> open, as the user left it
 
   async function refresh() {
     for (;;) {
@@ -122,7 +123,8 @@ export function timelineView(deploymentId) {
     const phases = groups.map((group, i) => {
       const start = group.marks[0].started_at;
       const end = group.marks.at(-1).finished_at;
-      const open = i === groups.length - 1 || group.marks.length <= OPEN_PHASE_STEPS;
+      const folded = i < groups.length - 1 && group.marks.length > OPEN_PHASE_STEPS;
+      const open = toggled.has(i) ? toggled.get(i) : !folded; // a redraw keeps what the user chose
       const details = h(
         "details",
         { class: "phase", open },
@@ -131,7 +133,10 @@ export function timelineView(deploymentId) {
       // A folded phase's table is built when it is first opened.
       const table = () => tableWrap(`Steps of phase ${group.phase}`, stepTable(group, waitsAfter));
       if (open) details.append(table());
-      else details.addEventListener("toggle", () => details.open && details.children.length === 1 && details.append(table()));
+      details.addEventListener("toggle", () => {
+        toggled.set(i, details.open);
+        if (details.open && details.children.length === 1) details.append(table());
+      });
       return details;
     });
     fill(body, strip(groups, waits, now), phases);
