@@ -38,16 +38,19 @@ def test_function_app_registers_everything(function_app):
         ("schedules/{schedule_id}/trigger", "POST"),
         ("deployments/{deployment_id}", "DELETE"),
         ("metrics", "GET"),
+        ("me", "GET"),
+        ("deployments/{deployment_id}/steps", "GET"),
+        ("deployments/{deployment_id}/resources", "GET"),
+        ("ui/{*path}", "GET"),
     }
     assert sorted(timer.name for timer in function_app.timers) == [
         "retention_sweep",
         "schedule_tick",
     ]
     levels = {f.route: f.auth_level for f in function_app.http}
-    assert levels["health"] == levels["openapi.json"] == "anonymous"
-    assert {
-        level for route, level in levels.items() if route not in ("health", "openapi.json")
-    } == {"function"}
+    anonymous = ("health", "openapi.json", "ui/{*path}")  # the dashboard's files hold no data
+    assert {levels[route] for route in anonymous} == {"anonymous"}
+    assert {level for route, level in levels.items() if route not in anonymous} == {"function"}
 
 
 def test_importing_the_app_stays_light_and_never_touches_devhost():
