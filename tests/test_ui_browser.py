@@ -216,6 +216,40 @@ def test_bad_input_shows_the_servers_messages_beside_the_fields(page):
     assert page.url.endswith("/api/ui/deploy")
 
 
+def test_the_form_follows_each_workloads_schema_and_its_own_keys(page):
+    """m365-knowledge-worker: an array of enum values is a set of checkboxes; its config has
+    a duration_hours of its own, whose message goes beside it, not beside the run's."""
+    visit(page, "deploy?workload=m365-knowledge-worker")
+    departments = page.locator("fieldset#config-departments input[type=checkbox]")
+    expect(departments).to_have_count(6)
+    for index in range(6):
+        expect(departments.nth(index)).to_be_checked()
+        departments.nth(index).uncheck()
+    workers = page.locator("#config-workers")
+    expect(workers).to_have_attribute("min", "1")
+    expect(workers).to_have_attribute("max", "500")
+    expect(page.locator("#config-dry_run")).to_be_checked()
+    page.fill("#config-duration_hours", "0")
+    page.get_by_role("button", name="Deploy", exact=True).click()
+    expect(page.locator("#config-departments-error")).to_contain_text("at least 1")
+    expect(page.locator("#config-duration_hours-error")).to_contain_text("greater than or equal")
+    expect(page.locator("#duration_hours-error")).to_be_hidden()
+
+
+def test_the_list_refreshes_in_place(page, http):
+    """A refresh rewrites the cells that changed, in the rows it already has: no flicker, and
+    the keyboard's place survives it."""
+    deployment_id = deploy(http, config={"item_count": 30, "batch_size": 1, "item_delay_ms": 60})
+    visit(page, "deployments")
+    row = page.locator(f'tr[data-id="{deployment_id}"]')
+    expect(row).to_be_visible()
+    row.get_by_role("link").focus()
+    row.evaluate("row => { row.kept = true; }")
+    expect(row).to_contain_text("completed")
+    assert row.evaluate("row => row.kept === true")
+    assert page.evaluate("() => document.activeElement.textContent") == deployment_id
+
+
 def test_create_a_schedule_from_the_form_then_disable_enable_and_run_it(page, http):
     visit(page, "schedules")
     page.select_option("#s-workload", "data-collector")

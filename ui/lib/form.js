@@ -16,13 +16,13 @@ function field(name, label, input, read, help) {
   return { name, node: labelled, input, error, read };
 }
 
-function describe(spec) {
+function describe(spec, { choices = false } = {}) {
   const parts = [spec.description];
   if (spec.min !== undefined || spec.max !== undefined) parts.push(`range ${spec.min ?? "…"}–${spec.max ?? "…"}`);
   if (spec.min_length !== undefined || spec.max_length !== undefined) {
     parts.push(`${spec.type === "array" ? "items" : "length"} ${spec.min_length ?? 0}–${spec.max_length ?? "…"}`);
   }
-  if (spec.type === "array") parts.push(`one ${spec.items || "string"} per line`);
+  if (spec.type === "array" && !choices) parts.push(`one ${spec.items || "string"} per line`);
   if (spec.type === "object") parts.push("a JSON object");
   return parts.filter(Boolean).join(" · ");
 }
@@ -43,6 +43,9 @@ export function schemaFields(schema, prefix, values = {}) {
     const label = `${key}${spec.required ? " (required)" : ""}`;
     let input;
     let read;
+    if (spec.type === "array" && spec.enum) {
+      return choices(id, key, label, spec, Array.isArray(initial) ? initial : []);
+    }
     if (spec.enum) {
       input = h(
         "select",
@@ -95,6 +98,25 @@ export function schemaFields(schema, prefix, values = {}) {
   });
 }
 
+/** An array of enum values: one checkbox per value, in a fieldset. */
+function choices(id, key, label, spec, chosen) {
+  const boxes = spec.enum.map((option, index) =>
+    h("input", { type: "checkbox", id: `${id}-${index}`, name: key, value: String(option), checked: chosen.includes(option) }),
+  );
+  const help = h("p", { class: "help", id: `${id}-help` }, describe(spec, { choices: true }));
+  const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
+  const group = h(
+    "fieldset",
+    { class: "choices", id, "aria-describedby": `${help.id} ${error.id}` },
+    h("legend", {}, label),
+    boxes.map((box, index) => h("span", { class: "choice" }, box, h("label", { for: box.id }, String(spec.enum[index])))),
+    help,
+    error,
+  );
+  const read = () => boxes.filter((box) => box.checked).map((box) => spec.enum[Number(box.id.split("-").pop())]);
+  return { name: key, node: group, input: group, error, read };
+}
+
 /** A number input outside the schema (duration, budget limits). */
 export function numberField(name, id, label, help, { step = "any", min = 0 } = {}) {
   const input = h("input", { id, name, type: "number", step, min, inputmode: "decimal" });
@@ -133,25 +155,25 @@ export function budgetFields(prefix) {
   return BUDGET_LIMITS.map(([name, label, help, step]) => numberField(name, `${prefix}-${name}`, label, help, { step }));
 }
 
+// The title of a 422 about the workload's config: its error keys are the config's keys.
+export const CONFIG_PROBLEM = "Invalid workload configuration";
+
 /**
  * Show a problem's errors beside the fields they name. `groups` maps the first part of an
- * error key to fields: {"": [top-level fields], config: [...], budget: [...]}; a key that
- * is not top-level and names no group is looked up in `fallback` (the workload config's
- * errors come with the config key alone). Returns the messages no field took.
+ * error key to fields: {"": [top-level fields], budget: [...]}. Returns the messages no field
+ * took.
  */
 export function clearErrors(groups) {
   for (const list of Object.values(groups)) for (const f of list) clearError(f);
 }
 
-export function showErrors(problem, groups, fallback) {
-  clearErrors(groups);
+export function showErrors(problem, groups) {
   const unplaced = [];
   for (const error of problem.errors || []) {
     const parts = String(error.key || "").split(".");
     let target = null;
     if (parts.length > 1 && groups[parts[0]]) target = groups[parts[0]].find((f) => f.name === parts[1]);
     if (!target) target = (groups[""] || []).find((f) => f.name === parts[0]);
-    if (!target && fallback) target = groups[fallback].find((f) => f.name === parts[0]);
     if (target) setError(target, error.message);
     else unplaced.push(`${error.key}: ${error.message}`);
   }

@@ -5,7 +5,7 @@
 import { post } from "../lib/api.js";
 import { manifest, workloads } from "../lib/catalog.js";
 import { fill, h } from "../lib/dom.js";
-import { budgetFields, numberField, schemaFields, showErrors, textField, values } from "../lib/form.js";
+import { CONFIG_PROBLEM, budgetFields, clearErrors, numberField, schemaFields, showErrors, textField, values } from "../lib/form.js";
 
 function parseTags(text) {
   const tags = {};
@@ -75,7 +75,9 @@ export async function render(main, route, ctx) {
       const accepted = await post("deployments", body);
       ctx.navigate(`deployments/${encodeURIComponent(accepted.deployment_id)}`);
     } catch (error) {
-      const unplaced = showErrors(error, { "": [duration, tags], budget, config: configFields }, "config");
+      clearErrors({ "": [duration, tags, ...budget, ...configFields] });
+      const groups = error.title === CONFIG_PROBLEM ? { "": configFields } : { "": [duration, tags], budget };
+      const unplaced = showErrors(error, groups);
       const messages = error.errors?.length ? unplaced : [error.message];
       fill(summary, messages.length ? [h("p", {}, "The server refused it:"), h("ul", {}, messages.map((m) => h("li", {}, m)))] : null);
       if (messages.length) summary.focus();

@@ -4,7 +4,7 @@
 
 import { enc, get, post, query } from "../lib/api.js";
 import { confirmAction, toast } from "../lib/dialog.js";
-import { badge, count, fill, h, money, pairs, section, setText, show, tableWrap, timeAgo, when } from "../lib/dom.js";
+import { badge, count, fill, h, money, pairs, section, setText, show, tableWrap, when } from "../lib/dom.js";
 import { every } from "../lib/poll.js";
 import { approvalsView } from "./deployment/approvals.js";
 import { logView } from "./deployment/logs.js";
@@ -153,6 +153,14 @@ export async function render(main, route, ctx) {
     section("Resources", resources),
   );
 
+  const drawn = new Map(); // region -> what it shows; a region is rebuilt only when that changes
+  function redraw(node, data, build) {
+    const key = JSON.stringify(data);
+    if (drawn.get(node) === key) return;
+    drawn.set(node, key);
+    build();
+  }
+
   function drawState() {
     fill(statusNode, badge(state.status), state.awaiting_approval ? h("span", { class: "badge approval" }, "awaiting approval") : null);
     setText(phaseNode, `phase ${state.phase}`);
@@ -164,11 +172,12 @@ export async function render(main, route, ctx) {
     stopButton.disabled = !stoppable;
     startButton.disabled = state.status !== "stopped";
     cleanupButton.disabled = state.status === "cleaning_up" || state.desired_status === "cleaning_up";
-    fill(
+    const { usage: used, budget, budget_remaining: left, config, metadata, ...rest } = state;
+    redraw(summary, rest, () => fill(
       summary,
       pairs([
         ["Workload", h("a", { href: `workloads#w-${state.workload_name}` }, state.workload_name)],
-        ["Created", timeAgo(state.created_at)],
+        ["Created", when(state.created_at)],
         ["Started", when(state.started_at)],
         ["Stopped", when(state.stopped_at)],
         ["Completed", when(state.completed_at)],
@@ -176,19 +185,25 @@ export async function render(main, route, ctx) {
         ["Schedule", state.schedule_id ? h("a", { href: `deployments${query({ schedule_id: state.schedule_id })}` }, state.schedule_id) : "—"],
         ["Tags", Object.entries(state.tags || {}).map(([key, value]) => `${key}=${value}`).join(", ") || "—"],
       ]),
+    ));
+    redraw(usage, [used, budget, left], () =>
+      fill(usage, h("h3", { class: "first" }, "Usage and budget"), tableWrap("Usage and budget", usageTable(state))),
     );
-    fill(usage, h("h3", { class: "first" }, "Usage and budget"), tableWrap("Usage and budget", usageTable(state)));
-    fill(
-      details,
-      h("h3", {}, "Config"),
-      pairs(Object.entries(state.config || {})),
-      h("h3", {}, "Metadata"),
-      Object.keys(state.metadata || {}).length ? pairs(Object.entries(state.metadata)) : h("p", { class: "muted" }, "None yet."),
+    redraw(details, [config, metadata], () =>
+      fill(
+        details,
+        h("h3", {}, "Config"),
+        pairs(Object.entries(config || {})),
+        h("h3", {}, "Metadata"),
+        Object.keys(metadata || {}).length ? pairs(Object.entries(metadata)) : h("p", { class: "muted" }, "None yet."),
+      ),
     );
   }
 
   async function drawResources() {
     const page = await get(`${path}/resources${query({ limit: 100 })}`);
+    if (drawn.get(resources) === JSON.stringify(page)) return;
+    drawn.set(resources, JSON.stringify(page));
     if (!page.items.length) {
       fill(resources, h("p", { class: "muted" }, "None recorded."));
       return;
@@ -208,7 +223,9 @@ export async function render(main, route, ctx) {
     );
   }
 
-  let settledRefreshes = 0; // a finished deployment is refreshed a few more times, then left
+  // A finished deployment is refreshed a few more times, then only now and then (someone may
+  // clean it up or start it again from elsewhere).
+  let settledRefreshes = 0;
   async function refresh(known) {
     state = known || (await get(path));
     drawState();
@@ -220,7 +237,7 @@ export async function render(main, route, ctx) {
   const stop = every(REFRESH_MS, async () => {
     const known = first;
     first = null;
-    if (settledRefreshes < 3) await refresh(known);
+    if (settledRefreshes < 3 || settledRefreshes++ % 10 === 0) await refresh(known);
   });
   await stop.first;
   return () => {

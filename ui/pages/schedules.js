@@ -5,7 +5,7 @@ import { enc, get, patch, post, query } from "../lib/api.js";
 import { manifest, workloads } from "../lib/catalog.js";
 import { toast } from "../lib/dialog.js";
 import { fill, h, section, tableWrap, when } from "../lib/dom.js";
-import { clearErrors, numberField, schemaFields, selectField, showErrors, textField, values } from "../lib/form.js";
+import { CONFIG_PROBLEM, clearErrors, numberField, schemaFields, selectField, showErrors, textField, values } from "../lib/form.js";
 import { every } from "../lib/poll.js";
 
 const REFRESH_MS = 5000;
@@ -92,11 +92,12 @@ function createForm(catalog, onCreated) {
     try {
       const created = await post("schedules", body);
       toast(`created ${created.schedule_id}`);
-      clearErrors({ "": top, config: configFields });
+      clearErrors({ "": [...top, ...configFields] });
       fill(summary);
       await onCreated(created);
     } catch (error) {
-      const unplaced = showErrors(error, { "": top, config: configFields }, "config");
+      clearErrors({ "": [...top, ...configFields] });
+      const unplaced = showErrors(error, { "": error.title === CONFIG_PROBLEM ? configFields : top });
       const messages = error.errors?.length ? unplaced : [error.message];
       fill(summary, messages.map((m) => h("p", {}, m)));
     }
