@@ -90,6 +90,7 @@ class _Markup(HTMLParser):
         super().__init__()
         self.inline: list[str] = []
         self.base: str | None = None
+        self.preloaded: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         named = dict(attrs)
@@ -102,6 +103,8 @@ class _Markup(HTMLParser):
         ]
         if tag == "base":
             self.base = named.get("href")
+        if tag == "link" and named.get("rel") == "modulepreload":
+            self.preloaded.add(named.get("href") or "")
 
 
 def test_the_page_has_no_inline_script_or_style_and_its_base_is_the_mount():
@@ -109,6 +112,8 @@ def test_the_page_has_no_inline_script_or_style_and_its_base_is_the_mount():
     markup.feed((UI / "index.html").read_text(encoding="utf-8"))
     assert markup.inline == []
     assert markup.base == MOUNT
+    modules = {p.relative_to(UI).as_posix() for p in FILES if p.suffix == ".js"} - {"app.js"}
+    assert markup.preloaded == modules, "index.html preloads every module (and no other file)"
     host = json.loads((ROOT / "host.json").read_text())
     assert f"/{host['extensions']['http']['routePrefix']}/ui/" == MOUNT
 

@@ -229,7 +229,9 @@ export async function render(main, route, ctx) {
   async function refresh(known) {
     state = known || (await get(path));
     drawState();
-    await Promise.all([logs.refresh(), timeline.refresh(), transcript.refresh(), approvals.refresh(state), drawResources()]);
+    // What an operator looks at first, then the rest (one host serves them all).
+    await Promise.all([logs.refresh(), timeline.refresh(), approvals.refresh(state)]);
+    await Promise.all([transcript.refresh(), drawResources()]);
     settledRefreshes = TERMINAL.has(state.status) ? settledRefreshes + 1 : 0;
   }
 
