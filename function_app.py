@@ -8,6 +8,7 @@ from api.deployments import bp as deployment_api
 from api.me import bp as me_api
 from api.meta import bp as meta_api
 from api.schedules import bp as schedule_api
+from api.transcripts import bp as transcript_api
 from api.ui import bp as dashboard
 from api.workloads import bp as workload_api
 from orchestrators.deployment import bp as deployment_orchestrators
@@ -21,6 +22,7 @@ for blueprint in (
     deployment_activities,
     deployment_api,
     schedule_api,
+    transcript_api,
     scheduler_timer,
     retention_timer,
     workload_api,

@@ -60,6 +60,13 @@ class ResourceQuery(Query):
     continuation: Continuation | None = None
 
 
+class TranscriptQuery(Query):
+    after: int | None = Field(
+        default=None, ge=-1, le=MAX_LOG_CURSOR, description="only entries after this index"
+    )
+    limit: int = Field(default=200, ge=1, le=1000, description="at most this many entries")
+
+
 class CleanupQuery(Query):
     dry_run: bool = Field(default=False, description="only list what would be deleted")
     limit: PageSize = Field(default=1000, description="dry run page size")

@@ -20,8 +20,10 @@ from api.parameters import (
     ScheduleId,
     ScheduleQuery,
     StepQuery,
+    TranscriptQuery,
     WorkloadName,
 )
+from haymaker.agents.transcript import TranscriptEntry
 from haymaker.models import (
     DeploymentConfig,
     DeploymentState,
@@ -64,6 +66,8 @@ __all__ = [
     "ScheduleView",
     "StepPage",
     "StepQuery",
+    "TranscriptPage",
+    "TranscriptQuery",
     "WorkloadList",
     "WorkloadManifest",
     "WorkloadName",
@@ -75,6 +79,13 @@ class DeployAccepted(BaseModel):
     deployment_id: str
     status: DeploymentStatus
     status_url: str
+
+
+class TranscriptPage(BaseModel):
+    deployment_id: str
+    items: list[TranscriptEntry]
+    cursor: int = Field(description="pass as ?after= to get the entries that follow")
+    total: int = Field(description="entries in the transcript so far")
 
 
 class DeploymentList(BaseModel):

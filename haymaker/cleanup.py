@@ -110,7 +110,9 @@ class Cleanup:
         page = await self.stores.resources.page(
             request.deployment_id, limit=request.batch_size, continuation=request.continuation
         )
-        ctx = CleanupContext(deployment_id=request.deployment_id, config=record.state.config)
+        ctx = CleanupContext(
+            deployment_id=request.deployment_id, config=record.state.config, stores=self.stores
+        )
         deleted, report = await delete_resources(workload, page.items, ctx)
         await self.stores.resources.delete(request.deployment_id, deleted)
         return Batch(ctx=ctx, report=report, continuation=page.continuation)

@@ -123,7 +123,7 @@ class Executor:
         stores: Stores,
         registry: WorkloadRegistry,
         clock: Clock = utc_now,
-        llm: Callable[[], LLMClient] | None = None,
+        llm: Callable[..., LLMClient] | None = None,
         *,
         prices: PriceTable | None = None,
         budget_wait: timedelta = timedelta(hours=24),
@@ -213,7 +213,7 @@ class Executor:
                 request.deployment_id, result.approval, request.step, self.clock()
             )
             approval = await self._ask(asked)
-        return await self._record_step(request, workload.phases, ctx, result, approval)
+        return await self._record_step(request, record, workload.phases, ctx, result, approval)
 
     async def _ask(self, approval: Approval) -> Approval:
         try:
@@ -302,11 +302,13 @@ class Executor:
             decisions=dict(record.progress.decisions),
             llm_allowance=budgets.allowance(record.state.budget, record.state.usage),
             prices=self.prices,
+            stores=self.stores,
         )
 
     async def _record_step(
         self,
         request: StepRequest,
+        record: DeploymentRecord,
         phases: list[str],
         ctx: StepContext,
         result: StepResult,
@@ -320,7 +322,7 @@ class Executor:
             if record.progress.step == request.step:
                 apply_step(record, phases, ctx, result, done_at, request.wake_event, approval)
 
-        record, _ = await self.stores.mutate(request.deployment_id, change)
+        record, _ = await self.stores.mutate(request.deployment_id, change, current=record)
         logger.info(
             "step %d done: %s, phase %s", request.step, record.state.status, record.state.phase
         )

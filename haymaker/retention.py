@@ -1,7 +1,8 @@
-"""Purging finished deployments: their orchestration history, log lines, resource records and
-state. Only what nothing outside the platform still depends on: a deployment whose workload
-created external resources that were never cleaned up is kept (purging its records would
-orphan those resources)."""
+"""Purging finished deployments: their orchestration history, log lines, resource records,
+transcript, tool-call ledger, approvals, own memory notes and state. Only what nothing
+outside the platform still depends on: a deployment whose workload created external
+resources that were never cleaned up is kept (purging its records would orphan those
+resources)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ class Retention:
         await self.purge_orchestration(deployment_id)
         lines = await self.stores.logs.delete_all(deployment_id)
         resources = await self.stores.resources.delete_all(deployment_id)
+        # What an agent kept beside its state: its conversation, tool calls and own notes.
+        await self.stores.transcripts.delete_all(deployment_id)
+        await self.stores.toolcalls.delete_all(deployment_id)
+        await self.stores.approvals.delete_all(deployment_id)
+        await self.stores.memory.delete_deployment(deployment_id)
         await self.stores.deployments.delete(record)  # under its ETag: a concurrent command wins
         logger.info("purged deployment %s", deployment_id, extra={"deployment_id": deployment_id})
         return PurgeReport(deployment_id, lines, resources)

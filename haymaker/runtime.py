@@ -39,12 +39,17 @@ class Runtime:
 
         return get_stores(self.settings.storage)
 
-    def llm(self) -> LLMClient:
+    def llm(self, model: str | None = None) -> LLMClient:
+        """The client steps use; `model` overrides the configured model (a test's own
+        client answers for every model)."""
         if self.llm_factory is not None:
             return self.llm_factory()
         from haymaker.llm import environment_llm_client
 
-        return environment_llm_client(self.settings.llm())
+        config = self.settings.llm()
+        if model:
+            config = config.model_copy(update={"model": model})
+        return environment_llm_client(config)
 
     def executor(self) -> Executor:
         from haymaker.execution import Executor

@@ -202,6 +202,14 @@ class ApiClient:
     def workloads(self) -> dict[str, Any]:
         return self._request("GET", "workloads")
 
+    def transcript(
+        self, deployment_id: str, *, after: int | None = None, limit: int = 200
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        return self._request("GET", f"deployments/{deployment_id}/transcript", params=params)
+
     def workload(self, name: str) -> dict[str, Any]:
         return self._request("GET", f"workloads/{name}")
 

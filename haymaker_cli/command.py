@@ -22,6 +22,7 @@ from haymaker_cli.output import console, error
 from haymaker_cli.profiles import profile_app
 from haymaker_cli.redaction import redact
 from haymaker_cli.schedules import schedule_app
+from haymaker_cli.transcripts import transcripts_app
 from haymaker_cli.workloads import workload_app
 
 DEBUG = "HAYMAKER_DEBUG"  # set: unexpected errors show their (masked) traceback
@@ -38,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(deployments_app)
+app.add_typer(transcripts_app)
 app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(profile_app, name="profile")

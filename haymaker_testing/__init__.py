@@ -51,7 +51,7 @@ How this differs from a first reading of the spec, and why:
 
 from haymaker_testing.durable import DurableHarness
 from haymaker_testing.durable_run import DurableRun
-from haymaker_testing.llm import LLMRequest, LLMStub
+from haymaker_testing.llm import LLMRequest, LLMStub, tool_call, tool_calls
 from haymaker_testing.results import StepRecord, WorkloadRun
 from haymaker_testing.runner import StepRunner, run_workload
 
@@ -64,4 +64,6 @@ __all__ = [
     "StepRunner",
     "WorkloadRun",
     "run_workload",
+    "tool_call",
+    "tool_calls",
 ]

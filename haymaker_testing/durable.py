@@ -93,6 +93,7 @@ class DurableHarness:
         duration_hours: float | None = None,
         tags: dict[str, str] | None = None,
         deployment_id: str | None = None,
+        budget: dict[str, float] | None = None,
     ) -> DurableRun:
         """Create the deployment as the API does and start its orchestration (nothing runs
         until the run is driven). ConfigError for a config the workload refuses."""
@@ -105,6 +106,7 @@ class DurableHarness:
                 "config": config or {},
                 "duration_hours": duration_hours,
                 "tags": tags or {},
+                "budget": budget,
             }
         )
         record = await self.lifecycle.create(request, deployment_id=deployment_id)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from devhost.invoke import ActivityOutcome
 from devhost.replay import ActivityCall
+from haymaker.approvals import Approval
 from haymaker.contracts import ORCHESTRATOR, ActivityName, RunInput
 from haymaker.lifecycle import CommandOutcome
 from haymaker.llm import LLMClient
@@ -91,8 +92,9 @@ class DurableRun:
         timers = self.orchestration.timers.values()
         if not timers:
             return False
-        stopped = (self.orchestration.custom_status or {}).get("status") == "stopped"
-        return not stopped or min(t.fire_at for t in timers) <= self.orchestration.now
+        status = self.orchestration.custom_status or {}
+        waiting = status.get("status") == "stopped" or status.get("awaiting") is not None
+        return not waiting or min(t.fire_at for t in timers) <= self.orchestration.now
 
     def _start_orchestration(self) -> None:
         run = RunInput(deployment_id=self.deployment_id, run_id=f"r{len(self.orchestrations) + 1}")
@@ -134,6 +136,32 @@ class DurableRun:
             await self.run_to_completion()  # the API waits for the finished run to end
         self._start_orchestration()
         return outcome
+
+    async def decide(
+        self,
+        key: str,
+        decision: str,
+        comment: str | None = None,
+        *,
+        raise_budget: dict[str, float] | None = None,
+        decided_by: str = "test",
+    ) -> Approval:
+        """Decide approval `key` as a person would through the API: settle it, then ring
+        the deployment's doorbell (ApprovalError-style problems raise as in the API)."""
+        from haymaker.approval_flow import ApprovalFlow
+        from haymaker.approvals import DecisionRequest
+
+        flow = ApprovalFlow(self.harness.stores, self.orchestration._clock)
+        request = DecisionRequest(decision=decision, comment=comment, raise_=raise_budget)
+        approval = await flow.decide(self.deployment_id, key, request, decided_by)
+        record = await self.record()
+        if not self.orchestration.done and record.progress.wake_event:
+            self.orchestration.raise_event(record.progress.wake_event)
+        return approval
+
+    async def approvals(self) -> list[Approval]:
+        page = await self.harness.stores.approvals.of_deployment(self.deployment_id, limit=1000)
+        return page.items
 
     # -- failures ----------------------------------------------------------------------------
 

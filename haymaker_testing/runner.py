@@ -309,7 +309,7 @@ def _fatal(exc: Exception) -> bool:
 
 def _attempts() -> int:
     # Imported only when a step raised: it loads the Durable SDK.
-    from orchestrators.deployment import STEP_RETRY
+    from orchestrators.deployment_run import STEP_RETRY
 
     return int(STEP_RETRY.max_number_of_attempts)
 

@@ -256,6 +256,7 @@ async def test_health_and_openapi(api, host):
         ("/deployments", "post"),
         ("/deployments/{deployment_id}", "get"),
         ("/deployments/{deployment_id}/logs", "get"),
+        ("/deployments/{deployment_id}/transcript", "get"),
         ("/deployments/{deployment_id}/stop", "post"),
         ("/deployments/{deployment_id}/start", "post"),
         ("/deployments/{deployment_id}/cleanup", "post"),

@@ -23,6 +23,7 @@ def test_function_app_registers_everything(function_app):
         ("deployments", "POST"),
         ("deployments/{deployment_id}", "GET"),
         ("deployments/{deployment_id}/logs", "GET"),
+        ("deployments/{deployment_id}/transcript", "GET"),
         ("deployments/{deployment_id}/stop", "POST"),
         ("deployments/{deployment_id}/start", "POST"),
         ("deployments/{deployment_id}/cleanup", "POST"),

@@ -13,7 +13,7 @@ from haymaker.lifecycle import Lifecycle
 from haymaker.models import DeploymentConfig, DeploymentStatus
 from haymaker.store import Stores
 from haymaker.transitions import Command
-from orchestrators.deployment import MAX_IDLE_WAIT, STEPS_PER_GENERATION
+from orchestrators.deployment_run import MAX_IDLE_WAIT, STEPS_PER_GENERATION
 from tests.support.durable import InlineOrchestration
 
 S = DeploymentStatus
@@ -70,6 +70,7 @@ async def test_happy_path_to_completed(lifecycle, stores, function_app):
         "desired": "running",
         "phase": "completed",
         "step": 5,
+        "awaiting": None,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import weakref
 from collections.abc import Callable
 from functools import cached_property
@@ -22,6 +23,8 @@ from haymaker.store.tables import Page, Tables
 
 if TYPE_CHECKING:
     from haymaker.store.schedules import ScheduleStore
+    from haymaker.store.toolcalls import ToolLedger
+    from haymaker.store.transcripts import TranscriptStore
 
 __all__ = [
     "DeploymentRecord",
@@ -46,6 +49,18 @@ class Stores:
         self.memory = MemoryStore(tables)
 
     @cached_property
+    def transcripts(self) -> TranscriptStore:
+        from haymaker.store.transcripts import TranscriptStore
+
+        return TranscriptStore(self.tables)
+
+    @cached_property
+    def toolcalls(self) -> ToolLedger:
+        from haymaker.store.toolcalls import ToolLedger
+
+        return ToolLedger(self.tables)
+
+    @cached_property
     def schedules(self) -> ScheduleStore:
         # Imported on first use: schedules bring NCRONTAB parsing, which steps never need.
         from haymaker.store.schedules import ScheduleStore
@@ -53,12 +68,21 @@ class Stores:
         return ScheduleStore(self.tables)
 
     async def mutate(
-        self, deployment_id: str, change: Callable[[DeploymentRecord], T]
+        self,
+        deployment_id: str,
+        change: Callable[[DeploymentRecord], T],
+        *,
+        current: DeploymentRecord | None = None,
     ) -> tuple[DeploymentRecord, T]:
         """Read-modify-write a deployment under its ETag (see read_modify_write). `change`
-        may queue log lines on the record."""
+        may queue log lines on the record. `current`, a record read a moment ago, saves the
+        first read: if anyone wrote since, its ETag fails and a fresh read follows."""
 
         indexed: list[DeploymentStatus] = []
+        first = [copy.deepcopy(current)] if current is not None else []
+
+        async def read() -> DeploymentRecord:
+            return first.pop() if first else await self.deployments.get(deployment_id)
 
         async def write(record: DeploymentRecord) -> None:
             # Lines go first, at line numbers only this version of the entity hands out; they
@@ -70,7 +94,7 @@ class Stores:
 
         record, result = await read_modify_write(
             f"deployment {deployment_id}",
-            lambda: self.deployments.get(deployment_id),
+            read,
             change,
             write,
             DeploymentRecord.fingerprint,

@@ -29,6 +29,7 @@ from haymaker.workloads.manifest import WorkloadManifest
 
 if TYPE_CHECKING:
     from haymaker.llm.prices import PriceTable
+    from haymaker.store import Stores
 
 
 class StepResult(BaseModel):
@@ -58,26 +59,33 @@ class StepContext:
     logs: list[tuple[LogLevel, str]] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     # Makes the host's LLM client; called only if the step asks for one (ctx.llm()).
-    llm_factory: Callable[[], Any] | None = None
+    llm_factory: Callable[..., Any] | None = None
     # Decisions made since the last step, by approval key.
     decisions: dict[str, Decision] = field(default_factory=dict)
     # What the deployment's budget leaves for this step's model calls, and their prices.
     llm_allowance: LLMAllowance | None = None
     prices: PriceTable | None = None
+    # The platform's stores, for workloads that keep state of their own beside the cursor
+    # (the LLM agent's transcript and tool ledger); None where a step runs without storage.
+    stores: Stores | None = None
+    # Usage to count that this step's own model calls do not show (a model answer recorded
+    # by an earlier, interrupted run of the step and reused instead of asked again).
+    extra_usage: Usage = field(default_factory=Usage)
     _metered: Any = None
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self.logs.append((level, message))
 
-    def llm(self) -> Any:
-        """The host's LLM client (haymaker.llm), metered for this step's usage."""
+    def llm(self, model: str | None = None) -> Any:
+        """The host's LLM client (haymaker.llm), metered for this step's usage; `model`
+        overrides the configured model (one model per step)."""
         if self._metered is None:
             from haymaker.llm import LLMConfigError, MeteredClient
 
             if self.llm_factory is None:
                 raise WorkloadError("no LLM client is available to this step")
             try:
-                client = self.llm_factory()
+                client = self.llm_factory(model) if model else self.llm_factory()
             except LLMConfigError as exc:
                 raise WorkloadError(f"the LLM is not configured: {exc}") from None
             self._metered = MeteredClient(client, allowance=self.llm_allowance, prices=self.prices)
@@ -89,8 +97,11 @@ class StepContext:
 
     @property
     def llm_usage(self) -> Usage | None:
-        """What this step's model calls used (None: it made none)."""
-        return None if self._metered is None else self._metered.as_usage()
+        """What this step's model calls used, with `extra_usage` (None: nothing)."""
+        used = self.extra_usage if self._metered is None else self._metered.as_usage()
+        if self._metered is not None:
+            used = used.plus(self.extra_usage)
+        return used if used != Usage() else None
 
     def add_resource(self, kind: str, name: str, **data: Any) -> Resource:
         resource = Resource(kind=kind, name=name, data=data)
@@ -103,6 +114,7 @@ class CleanupContext:
     deployment_id: str
     config: dict[str, Any]
     logs: list[tuple[LogLevel, str]] = field(default_factory=list)
+    stores: Stores | None = None
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self.logs.append((level, message))

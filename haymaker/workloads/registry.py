@@ -81,9 +81,10 @@ def _load_entry_point(entry_point: EntryPoint) -> type[Workload] | None:
 
 def builtin_workloads() -> list[type[Workload]]:
     from haymaker.workloads.data_collector import DataCollectorWorkload
+    from haymaker.workloads.goal_agent import GoalAgentWorkload
     from haymaker.workloads.m365 import M365KnowledgeWorkerWorkload
 
-    return [DataCollectorWorkload, M365KnowledgeWorkerWorkload]
+    return [DataCollectorWorkload, M365KnowledgeWorkerWorkload, GoalAgentWorkload]
 
 
 @cache

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,6 +54,8 @@ class LLMStub:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.script: deque[Reply] = deque()
+        # Answers a request with an exact body when nothing is scripted (an agent's policy).
+        self.respond: Callable[[Recorded], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         stub = self
 
@@ -69,7 +72,12 @@ class LLMStub:
                 )
                 with stub._lock:
                     stub.requests.append(request)
-                    reply = stub.script.popleft() if stub.script else Reply()
+                    if stub.script:
+                        reply = stub.script.popleft()
+                    elif stub.respond is not None:
+                        reply = Reply(body=stub.respond(request))
+                    else:
+                        reply = Reply()
                 if reply.delay:
                     time.sleep(reply.delay)
                 payload = stub.payload(request, reply)
