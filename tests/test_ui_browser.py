@@ -368,17 +368,31 @@ def test_markup_in_config_logs_and_tags_is_shown_as_text_and_never_runs(page, ht
     assert page.evaluate("() => window.__xss") is None
 
 
+def agent_turn(request) -> dict[str, Any]:
+    """The model of an agent whose words and tool call carry markup: it finishes at once,
+    its summary the markup; anything else it is asked (the goal's evaluation) it affirms."""
+    from tests.support.llm_replies import anthropic_message, text_block, tool_use_block
+
+    if "tools" not in request.body:
+        return anthropic_message(text_block("YES: " + XSS))
+    return anthropic_message(
+        text_block("Finishing: " + XSS),
+        tool_use_block("toolu_x1", "finish", {"summary": XSS}),
+        stop_reason="tool_use",
+    )
+
+
 @pytest.fixture(scope="module")
 def agent_host(storage_connection) -> Iterator[HostProcess]:
-    from tests.support.llm_stub import LLMStub, Reply
+    from tests.support.llm_stub import LLMStub
 
     stub = LLMStub().start()
-    stub.script.extend([Reply(text=XSS)] * 50)
+    stub.respond = agent_turn
     env = {
         "LLM_PROVIDER": "anthropic",
         "ANTHROPIC_API_KEY": "sk-ant-test-dashboard",
-        "ANTHROPIC_MODEL": "claude-stub",
         "ANTHROPIC_BASE_URL": stub.url,
+        "LLM_MAX_RETRIES": "0",
     }
     process = HostProcess(storage_connection, env=env).start()
     yield process
@@ -386,23 +400,29 @@ def agent_host(storage_connection) -> Iterator[HostProcess]:
     stub.stop()
 
 
-def test_an_agents_transcript_shows_turns_tool_calls_and_usage_as_text(browser, request):
-    pytest.importorskip("api.transcripts", reason="the transcript API (lead, main) is not merged")
-    agent = request.getfixturevalue("agent_host")
-    with httpx.Client(base_url=agent.url) as http:
+def test_an_agents_transcript_shows_turns_tool_calls_and_usage_as_text(browser, agent_host):
+    with httpx.Client(base_url=agent_host.url) as http:
         deployment_id = deploy(
-            http,
-            config={"item_count": 10, "failure_rate": 0.5, "enable_llm": True, "item_delay_ms": 0},
+            http, workload="goal-agent", config={"goal": "Say " + XSS, "tools": ["finish"]}
         )
         wait_for(http, deployment_id, lambda s: s["status"] in ("completed", "failed"))
-        total = http.get(f"/api/deployments/{deployment_id}/transcript").json()["total"]
-    context, watched = open_page(browser, agent.url)
+        page_of = http.get(f"/api/deployments/{deployment_id}/transcript").json()
+    roles = [entry["role"] for entry in page_of["items"]]
+    assert roles[:3] == ["user", "assistant", "tool"], roles
+    context, watched = open_page(browser, agent_host.url)
     page = watched.page
     visit(page, f"deployments/{deployment_id}")
     transcript = page.locator("#transcript")
-    expect(transcript.locator("li.entry")).to_have_count(total)
-    expect(transcript).to_contain_text(XSS)
-    expect(transcript.locator(".entry-usage").first).to_contain_text("in ·")
+    expect(transcript.locator("li.entry")).to_have_count(page_of["total"])
+    user, assistant, tool = (transcript.locator("li.entry").nth(i) for i in range(3))
+    expect(user.locator(".entry-content")).to_contain_text("Say " + XSS)
+    expect(assistant.locator(".entry-content")).to_contain_text("Finishing: " + XSS)
+    expect(assistant.locator(".entry-usage")).to_contain_text("10 in · 5 out")
+    expect(assistant.locator(".tool-call summary")).to_contain_text("finish")
+    assistant.locator(".tool-call summary").click()
+    expect(assistant.locator(".tool-call pre")).to_contain_text('"summary"')
+    expect(tool.locator(".tool-result summary")).to_contain_text("result of finish")
+    expect(page.locator(".chart canvas")).to_have_count(1)
     assert page.locator("main img").count() == 0
     assert page.evaluate("() => window.__xss") is None
     screenshot(page, "transcript")
