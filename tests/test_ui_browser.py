@@ -295,7 +295,7 @@ def guarded(storage_connection) -> Iterator[HostProcess]:
 
 
 def test_the_key_is_asked_once_per_tab_and_a_reader_sees_no_controls(browser, guarded):
-    with httpx.Client(base_url=guarded.url, headers={"x-functions-key": KEY}) as http:
+    with httpx.Client(base_url=guarded.url, headers={"x-functions-key": KEY}, timeout=30) as http:
         deployment_id = deploy(http, config={"item_count": 5, "item_delay_ms": 0})
         wait_for(http, deployment_id, lambda s: s["status"] == "completed", headers=None)
     reader = {"x-ms-client-principal": principal("ann@example.com", "Haymaker.Reader")}
@@ -401,7 +401,7 @@ def agent_host(storage_connection) -> Iterator[HostProcess]:
 
 
 def test_an_agents_transcript_shows_turns_tool_calls_and_usage_as_text(browser, agent_host):
-    with httpx.Client(base_url=agent_host.url) as http:
+    with httpx.Client(base_url=agent_host.url, timeout=30) as http:
         deployment_id = deploy(
             http, workload="goal-agent", config={"goal": "Say " + XSS, "tools": ["finish"]}
         )
