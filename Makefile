@@ -45,6 +45,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/schedules.py
+	$(BIN)/python bench/approval_idle.py
 
 # The dashboard's browser libraries, copied from node_modules (pinned in package-lock.json)
 # into the packaged ui/vendor/; tests/test_ui.py fails when the copies are not current.

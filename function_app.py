@@ -4,10 +4,12 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.deployment import bp as deployment_activities
+from api.approvals import bp as approval_api
 from api.deployments import bp as deployment_api
 from api.me import bp as me_api
 from api.meta import bp as meta_api
 from api.schedules import bp as schedule_api
+from api.services import bp as service_api
 from api.transcripts import bp as transcript_api
 from api.ui import bp as dashboard
 from api.workloads import bp as workload_api
@@ -21,8 +23,10 @@ for blueprint in (
     deployment_orchestrators,
     deployment_activities,
     deployment_api,
+    approval_api,
     schedule_api,
     transcript_api,
+    service_api,
     scheduler_timer,
     retention_timer,
     workload_api,

@@ -4,11 +4,13 @@ with Entra ID (and strips any the caller sent); their app roles decide. Callers 
 principal came in with a function key, which the host already checked. Locally the mode is
 off and every caller may do everything."""
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum
 
 import azure.functions as func
 
@@ -18,6 +20,7 @@ PRINCIPAL_HEADER = "x-ms-client-principal"
 # Where a caller may put the function key (the document's security schemes).
 FUNCTION_KEY_HEADER = "x-functions-key"
 FUNCTION_KEY_QUERY = "code"
+_BY_KEY = "key-"  # caller_key's prefix for a caller known by its function key
 
 
 def _auth_mode() -> str:
@@ -26,16 +29,31 @@ def _auth_mode() -> str:
     return get_runtime().settings.auth_mode
 
 
-class Role(IntEnum):
-    """Each role includes the ones below it."""
+class Role(Enum):
+    """The app roles. Admin includes every other role; Operator and Approver each include
+    Reader, but not each other: who runs deployments need not be who approves their steps."""
 
-    READER = 1
-    OPERATOR = 2
-    ADMIN = 3
+    READER = "Haymaker.Reader"
+    OPERATOR = "Haymaker.Operator"
+    APPROVER = "Haymaker.Approver"
+    ADMIN = "Haymaker.Admin"
 
     @property
     def app_role(self) -> str:
-        return f"Haymaker.{self.name.title()}"
+        return self.value
+
+    @property
+    def granted_by(self) -> frozenset[Role]:
+        """The roles that include this one (itself among them)."""
+        return frozenset(role for role in Role if self in _INCLUDES[role])
+
+
+_INCLUDES: dict[Role, frozenset[Role]] = {
+    Role.READER: frozenset({Role.READER}),
+    Role.OPERATOR: frozenset({Role.OPERATOR, Role.READER}),
+    Role.APPROVER: frozenset({Role.APPROVER, Role.READER}),
+    Role.ADMIN: frozenset(Role),
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +62,7 @@ class Principal:
     roles: frozenset[str]
 
     def has(self, role: Role) -> bool:
-        return any(granted.app_role in self.roles for granted in Role if granted >= role)
+        return any(granted.app_role in self.roles for granted in role.granted_by)
 
 
 def principal(req: func.HttpRequest) -> Principal | None:
@@ -83,8 +101,11 @@ def authorize(req: func.HttpRequest, role: Role) -> None:
         return
     caller = principal(req)
     if caller is not None and not caller.has(role):
+        wider = sorted(granted.app_role for granted in role.granted_by - {role})
         raise ForbiddenError(
-            f"{caller.name} needs the {role.app_role} role (or a higher one) for this"
+            f"{caller.name} needs the {role.app_role} role"
+            + (f" (or {' or '.join(wider)})" if wider else "")
+            + " for this"
         )
 
 
@@ -103,6 +124,16 @@ def refuse_cross_site(req: func.HttpRequest) -> None:
         )
 
 
+def decided_by(req: func.HttpRequest) -> str:
+    """Who a decision is recorded as: the signed-in caller's principal name, else "function
+    key" for a caller the host let in by its key (else, locally without keys, "anonymous")."""
+    if _auth_mode() == "easyauth":
+        caller = principal(req)
+        if caller is not None:
+            return caller.name
+    return "function key" if caller_key(req).startswith(_BY_KEY) else "anonymous"
+
+
 def caller_key(req: func.HttpRequest) -> str:
     """A stable, non-secret name for the caller, for rate limits: the principal, else a hash
     of the function key, else the client address."""
@@ -112,6 +143,6 @@ def caller_key(req: func.HttpRequest) -> str:
             return "principal-" + hashlib.sha256(caller.name.encode()).hexdigest()[:16]
     key = req.headers.get(FUNCTION_KEY_HEADER) or req.params.get(FUNCTION_KEY_QUERY)
     if key:
-        return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        return _BY_KEY + hashlib.sha256(key.encode()).hexdigest()[:16]
     address = (req.headers.get("x-forwarded-for") or "local").split(",")[0].strip()
     return "address-" + hashlib.sha256(address.encode()).hexdigest()[:16]

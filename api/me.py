@@ -17,20 +17,10 @@ if TYPE_CHECKING:
 bp = df.Blueprint()
 http = Operations(bp, tag="service")
 
-# Deciding approvals. Admin implies it; until the approvals API declares it as a Role, it is
-# read here by its app role name.
-APPROVER = "Haymaker.Approver"
-
 
 def roles_of(req: func.HttpRequest) -> list[str]:
     """The app roles the caller effectively holds, those each role implies included."""
-    held = [role.app_role for role in Role if allows(req, role)]
-    caller = signed_in(req)
-    if APPROVER not in held and (
-        caller is None or APPROVER in caller.roles or caller.has(Role.ADMIN)
-    ):
-        held.append(APPROVER)
-    return held
+    return [role.app_role for role in Role if allows(req, role)]
 
 
 def credential_of(req: func.HttpRequest) -> str:

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from haymaker.approvals import APPROVAL_KEY_PATTERN, ApprovalStatus
+from haymaker.integrations.models import SERVICE_NAME_PATTERN
 from haymaker.keys import DEPLOYMENT_ID_PATTERN, SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
 from haymaker.models import DeploymentStatus
 from haymaker.store.logs import MAX_LOG_CURSOR
@@ -20,6 +22,15 @@ from haymaker.store.tables import CONTINUATION_PATTERN
 DeploymentId = Annotated[str, Field(pattern=DEPLOYMENT_ID_PATTERN, description="deployment id")]
 WorkloadName = Annotated[str, Field(pattern=WORKLOAD_NAME_PATTERN, description="workload name")]
 ScheduleId = Annotated[str, Field(pattern=SCHEDULE_ID_PATTERN, description="schedule id")]
+ServiceName = Annotated[str, Field(pattern=SERVICE_NAME_PATTERN, description="service name")]
+ApprovalKey = Annotated[
+    str,
+    Field(
+        pattern=APPROVAL_KEY_PATTERN,
+        description="approval key; `budget`: the latest budget one",
+        examples=["report", "budget"],
+    ),
+]
 Continuation = Annotated[
     str, Field(pattern=CONTINUATION_PATTERN, description="token from the previous page")
 ]
@@ -82,3 +93,25 @@ class ScheduleQuery(Query):
 
 class ScheduleDeleteQuery(Query):
     stop_runs: bool = Field(default=False, description="stop its active runs too")
+
+
+class ServiceQuery(Query):
+    limit: PageSize = 50
+    continuation: Continuation | None = None
+
+
+class ServiceAddQuery(Query):
+    replace: bool = Field(default=False, description="replace a registration of that name")
+
+
+class ApprovalQuery(Query):
+    status: ApprovalStatus = Field(
+        default=ApprovalStatus.PENDING, description="only approvals in this status"
+    )
+    limit: PageSize = 50
+    continuation: Continuation | None = None
+
+
+class DeploymentApprovalQuery(Query):
+    limit: PageSize = 100
+    continuation: Continuation | None = None

@@ -9,8 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api.parameters import (
+    ApprovalKey,
+    ApprovalQuery,
     CleanupQuery,
     Continuation,
+    DeploymentApprovalQuery,
     DeploymentId,
     DeploymentQuery,
     LogQuery,
@@ -19,11 +22,16 @@ from api.parameters import (
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
+    ServiceAddQuery,
+    ServiceName,
+    ServiceQuery,
     StepQuery,
     TranscriptQuery,
     WorkloadName,
 )
 from haymaker.agents.transcript import TranscriptEntry
+from haymaker.approvals import Approval, DecisionRequest
+from haymaker.integrations.models import ServiceSpec, ServiceView
 from haymaker.models import (
     DeploymentConfig,
     DeploymentState,
@@ -37,11 +45,17 @@ from haymaker.timeline import Wait
 from haymaker.workloads.manifest import WorkloadManifest
 
 __all__ = [
+    "Approval",
+    "ApprovalKey",
+    "ApprovalList",
+    "ApprovalQuery",
     "Caller",
     "CleanupPreview",
     "CleanupQuery",
     "Continuation",
+    "DecisionRequest",
     "DeployAccepted",
+    "DeploymentApprovalQuery",
     "DeploymentConfig",
     "DeploymentId",
     "DeploymentList",
@@ -64,6 +78,13 @@ __all__ = [
     "ScheduleSpec",
     "ScheduleUpdate",
     "ScheduleView",
+    "ServiceAddQuery",
+    "ServiceDeleted",
+    "ServiceList",
+    "ServiceName",
+    "ServiceQuery",
+    "ServiceSpec",
+    "ServiceView",
     "StepPage",
     "StepQuery",
     "TranscriptPage",
@@ -179,3 +200,20 @@ class Caller(BaseModel):
     roles: list[str] = Field(description="app roles held, each one's implied roles included")
     credential: Literal["principal", "function_key", "none"]
     auth_mode: Literal["off", "easyauth"]
+
+
+class ServiceList(BaseModel):
+    items: list[ServiceView]
+    continuation: str | None = None
+
+
+class ServiceDeleted(BaseModel):
+    name: str
+    deleted: bool = True
+
+
+class ApprovalList(BaseModel):
+    items: list[Approval]
+    continuation: str | None = Field(
+        default=None, description="pass as ?continuation= to get the next page; null at the end"
+    )

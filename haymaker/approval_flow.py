@@ -9,6 +9,7 @@ reconciles, so a crash anywhere leaves exactly one decision, applied once.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,12 +24,14 @@ from haymaker.approvals import (
     PendingApproval,
 )
 from haymaker.budgets import Budget, Exhaustion
-from haymaker.errors import ApprovalNotFoundError, ConflictError, ValidationFailedError
+from haymaker.errors import ApprovalNotFoundError, ApprovalSettledError, ValidationFailedError
 from haymaker.models import DeploymentStatus
 from haymaker.store import DeploymentRecord, Stores
 
 S = DeploymentStatus
 TIMEOUT_DECIDER = "timeout"
+# The metadata key naming the limit a deployment waits on a raise of (dropped once raised).
+EXHAUSTED_KEY = "budget_exhausted"
 
 
 def budget_request(exhaustion: Exhaustion, asked: int, wait: timedelta) -> ApprovalRequest:
@@ -46,13 +49,11 @@ def budget_request(exhaustion: Exhaustion, asked: int, wait: timedelta) -> Appro
 def start_waiting(record: DeploymentRecord, approval: Approval, now: datetime) -> None:
     """The deployment waits for `approval` (or takes its decision at once if it was made
     already: a decision that landed before the deployment recorded the request)."""
-    if approval.status is ApprovalStatus.DECIDED:
-        record.state.awaiting_approval = PendingApproval.of(approval)
-        apply_decision(record, approval, now)
-        return
     record.state.awaiting_approval = PendingApproval.of(approval)
-    until = f", until {approval.expires_at:%Y-%m-%d %H:%M} UTC" if approval.expires_at else ""
+    until = f", until {approval.expires_at:%Y-%m-%d %H:%M:%S} UTC" if approval.expires_at else ""
     record.log(f"Approval requested ({approval.key}): {approval.question}{until}", now)
+    if approval.status is not ApprovalStatus.PENDING:
+        apply_decision(record, approval, now)
 
 
 def apply_decision(record: DeploymentRecord, approval: Approval, now: datetime) -> None:
@@ -73,6 +74,7 @@ def apply_decision(record: DeploymentRecord, approval: Approval, now: datetime) 
         return
     if decision.decision == "approve" and approval.raised:
         state.budget = (state.budget or Budget()).raised(approval.raised)
+        state.metadata.pop(EXHAUSTED_KEY, None)
         limits = ", ".join(f"{name}={value:g}" for name, value in approval.raised.items())
         record.log(f"Budget raised: {limits}", now)
         return
@@ -167,7 +169,7 @@ class ApprovalFlow:
 
         settled, won = await self.stores.approvals.settle(deployment_id, key, decide)
         if not won:
-            _refuse_settled(settled)
+            _refuse_settled(settled, raced=True)
         return settled
 
     @staticmethod
@@ -182,15 +184,18 @@ class ApprovalFlow:
         return f"{BUDGET_KEY}-{record.progress.budget_asks}"
 
 
-def _refuse_settled(approval: Approval) -> None:
+def _refuse_settled(approval: Approval, *, raced: bool = False) -> None:
     decision = approval.decision
     if approval.status is ApprovalStatus.CANCELLED:
-        raise ConflictError(f"approval {approval.key} was cancelled: the deployment ended")
+        raise ApprovalSettledError(
+            f"approval {approval.key} was cancelled: the deployment ended", raced=raced
+        )
     if approval.status is ApprovalStatus.DECIDED and decision is not None:
         by = "on timeout" if decision.timed_out else f"by {decision.decided_by}"
-        raise ConflictError(
+        raise ApprovalSettledError(
             f"approval {approval.key} was already decided: {decision.decision} {by} "
-            f"at {decision.decided_at:%Y-%m-%dT%H:%M:%SZ}"
+            f"at {decision.decided_at:%Y-%m-%dT%H:%M:%SZ}",
+            raced=raced,
         )
 
 
@@ -201,8 +206,11 @@ def _raised(
     if not approval.budget or request.decision != "approve":
         return None
     if not request.raise_:
+        payload = approval.payload or {}
+        limit, allowed = payload.get("limit", "max_cost_usd"), payload.get("allowed", 5)
+        example = json.dumps({limit: allowed * 2})
         raise ValidationFailedError(
-            'approving a budget needs the new limits: raise, e.g. {"max_cost_usd": 10}',
+            f"approving {approval.key} needs the new limits in `raise`, e.g. {example}",
             errors=[{"key": "raise", "message": "required to approve a budget"}],
         )
     from haymaker import budgets
@@ -215,7 +223,13 @@ def _raised(
     spent = budgets.used(state.usage, state.started_at, approval.requested_at)
     for limit, value in request.raise_.items():
         current = spent[limit]
-        if current is not None and value <= current:
+        if current is None:
+            raise ValidationFailedError(
+                f"raise {limit}: what is used is unknown (a model without a price was "
+                "called), so no limit on it can ever pass; reject to stop the deployment",
+                errors=[{"key": f"raise.{limit}", "message": "usage unknown"}],
+            )
+        if value <= current:
             raise ValidationFailedError(
                 f"raise {limit} above what is used ({current:g})",
                 errors=[{"key": f"raise.{limit}", "message": f"must be above {current:g}"}],

@@ -7,6 +7,7 @@ so two people deciding at once, or a person and the timeout, give exactly one ou
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -44,6 +45,12 @@ class ApprovalRequest(BaseModel):
             raise ValueError("each option must be 1-64 characters")
         if self.on_timeout is not None and self.on_timeout not in self.options:
             raise ValueError(f"on_timeout {self.on_timeout!r} is not one of the options")
+        if self.payload is not None:
+            size = len(json.dumps(self.payload, default=str))
+            if size > MAX_PAYLOAD_CHARS:
+                raise ValueError(
+                    f"payload is {size} characters of JSON; at most {MAX_PAYLOAD_CHARS}"
+                )
         return self
 
     @property
@@ -117,7 +124,11 @@ class Approval(BaseModel):
         )
 
     def same_request(self, other: Approval) -> bool:
-        """Whether `other` is this request asked again (a re-run of the step that asked)."""
+        """Whether `other` is this request asked again (a re-run of the step that asked).
+        A budget request's key is numbered by the deployment, so its step says enough: its
+        question quotes usage (wall-clock hours) that moves between two runs."""
+        if self.budget or other.budget:
+            return (self.step, self.budget) == (other.step, other.budget)
         return (self.step, self.question, self.options) == (
             other.step,
             other.question,

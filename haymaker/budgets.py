@@ -8,6 +8,7 @@ on past its limits and never fails for reaching them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,6 +120,8 @@ class Exhaustion:
 
 
 def _number(value: float) -> str:
+    if math.isnan(value):
+        return "unknown"  # a cost no price measures
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
 
 

@@ -12,6 +12,7 @@ from haymaker.approval_flow import ApprovalFlow, end_wait
 from haymaker.clock import Clock
 from haymaker.contracts import CleanupProgress, CleanupRequest
 from haymaker.models import CleanupReport, DeploymentStatus, Resource
+from haymaker.settings import Settings
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.views import view_of
 from haymaker.workloads.base import CleanupContext, Workload
@@ -60,10 +61,17 @@ class Batch:
 
 
 class Cleanup:
-    def __init__(self, stores: Stores, registry: WorkloadRegistry, clock: Clock) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        registry: WorkloadRegistry,
+        clock: Clock,
+        settings: Settings | None = None,
+    ) -> None:
         self.stores = stores
         self.registry = registry
         self.clock = clock
+        self.settings = settings
         self.approvals = ApprovalFlow(stores, clock)
 
     async def run(self, request: CleanupRequest) -> CleanupProgress:
@@ -111,7 +119,10 @@ class Cleanup:
             request.deployment_id, limit=request.batch_size, continuation=request.continuation
         )
         ctx = CleanupContext(
-            deployment_id=request.deployment_id, config=record.state.config, stores=self.stores
+            deployment_id=request.deployment_id,
+            config=record.state.config,
+            stores=self.stores,
+            settings=self.settings,
         )
         deleted, report = await delete_resources(workload, page.items, ctx)
         await self.stores.resources.delete(request.deployment_id, deleted)

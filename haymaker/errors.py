@@ -81,6 +81,17 @@ class IllegalTransitionError(ConflictError):
         self.target = target
 
 
+class ApprovalSettledError(ConflictError):
+    """The approval was decided (or cancelled) already; `raced`: by a decider who was at it
+    at the same time as this one, rather than before it."""
+
+    title = "Approval already settled"
+
+    def __init__(self, detail: str, *, raced: bool = False) -> None:
+        super().__init__(detail)
+        self.raced = raced
+
+
 class DeploymentExistsError(ConflictError):
     title = "Deployment already exists"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from haymaker import budgets
 from haymaker.approval_flow import (
+    EXHAUSTED_KEY,
     ApprovalFlow,
     apply_decision,
     budget_request,
@@ -32,6 +33,7 @@ from haymaker.errors import ConfigError, ConflictError
 from haymaker.llm.base import LLMClient, LLMError
 from haymaker.llm.prices import PriceTable
 from haymaker.models import DeploymentStatus, LogLevel, StepMark, StepOutcome, numeric_metrics
+from haymaker.settings import Settings
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
 from haymaker.transitions import is_legal
@@ -88,6 +90,15 @@ def apply_step(
         record.log(f"Deployment completed after {record.progress.step} steps", now)
 
 
+def check_approval_request(result: StepResult, phase_index: int, phases: Sequence[str]) -> None:
+    """A step that completes the last phase leaves no step to see a decision: WorkloadError."""
+    if result.approval is not None and result.phase_complete and phase_index + 1 >= len(phases):
+        raise WorkloadError(
+            f"approval {result.approval.key!r} was asked by the step that completes the last "
+            "phase: no step is left to see the decision (ask in an earlier step)"
+        )
+
+
 def _mark(
     step: int,
     ctx: StepContext,
@@ -127,6 +138,7 @@ class Executor:
         *,
         prices: PriceTable | None = None,
         budget_wait: timedelta = timedelta(hours=24),
+        settings: Settings | None = None,
     ) -> None:
         self.stores = stores
         self.registry = registry
@@ -134,6 +146,7 @@ class Executor:
         self.llm = llm  # None: steps that ask for a model fail with a clear error
         self.prices = prices  # None: every model's cost is unknown
         self.budget_wait = budget_wait  # how long an exhausted budget waits for a raise
+        self.settings = settings  # for workloads that read settings of their own
         self.approvals = ApprovalFlow(stores, clock)
 
     async def reconcile(self, request: ReconcileRequest) -> DeploymentView:
@@ -196,6 +209,7 @@ class Executor:
         ctx = self._step_context(record, workload, config)
         try:
             result = await workload.run_step(ctx)
+            check_approval_request(result, record.progress.phase_index, workload.phases)
         except BudgetExhaustedError as exc:
             return await self._ran_out_mid_step(request, ctx, str(exc))
         except (WorkloadError, LLMError) as exc:
@@ -242,7 +256,7 @@ class Executor:
                 return
             record.progress.budget_asks = asked
             record.progress.wake_event = request.wake_event
-            record.state.metadata["budget_exhausted"] = exhaustion.describe()
+            record.state.metadata[EXHAUSTED_KEY] = exhaustion.describe()
             start_waiting(record, approval, now)
 
         record, _ = await self.stores.mutate(request.deployment_id, change)
@@ -283,9 +297,15 @@ class Executor:
         if settled is None:
             return view_of(record)
         now = self.clock()
-        record, _ = await self.stores.mutate(
-            deployment_id, lambda current: apply_decision(current, settled, now)
-        )
+
+        def take(current: DeploymentRecord) -> None:
+            apply_decision(current, settled, now)
+            progress = current.progress
+            if current.state.status == S.RUNNING and current.state.awaiting_approval is None:
+                # Running on: its doorbell must not ring while no wait is open for it.
+                progress.wake_event = progress.wake_event if progress.resume_at else None
+
+        record, _ = await self.stores.mutate(deployment_id, take)
         return view_of(record)
 
     def _step_context(
@@ -303,6 +323,7 @@ class Executor:
             llm_allowance=budgets.allowance(record.state.budget, record.state.usage),
             prices=self.prices,
             stores=self.stores,
+            settings=self.settings,
         )
 
     async def _record_step(
@@ -331,7 +352,7 @@ class Executor:
         return view_of(record)
 
     async def cleanup(self, request: CleanupRequest) -> CleanupProgress:
-        return await Cleanup(self.stores, self.registry, self.clock).run(request)
+        return await Cleanup(self.stores, self.registry, self.clock, self.settings).run(request)
 
     async def _fail(
         self, deployment_id: str, error: str, step_logs: Sequence[tuple[LogLevel, str]] = ()

@@ -91,10 +91,13 @@ class Lifecycle:
             and self._needs_llm(workload, config)
             and model_price() is None
         ):
+            source = (
+                "" if budget and budget.max_cost_usd is not None else " (HAYMAKER_DEFAULT_BUDGET)"
+            )
             raise ValidationFailedError(
-                "budget.max_cost_usd needs the model's price, and the configured model has "
-                "none: add it to HAYMAKER_LLM_PRICES (US dollars per million input and "
-                "output tokens), or use a token limit",
+                f"budget.max_cost_usd{source} needs the model's price, and the configured "
+                "model has none: add it to HAYMAKER_LLM_PRICES (US dollars per million input "
+                "and output tokens), or use a token limit",
                 errors=[{"key": "budget.max_cost_usd", "message": "the model has no price"}],
             )
         return chosen

@@ -60,6 +60,7 @@ class Retention:
         await self.stores.toolcalls.delete_all(deployment_id)
         await self.stores.approvals.delete_all(deployment_id)
         await self.stores.memory.delete_deployment(deployment_id)
+        await self.stores.tool_listings.forget(deployment_id)
         await self.stores.deployments.delete(record)  # under its ETag: a concurrent command wins
         logger.info("purged deployment %s", deployment_id, extra={"deployment_id": deployment_id})
         return PurgeReport(deployment_id, lines, resources)

@@ -61,6 +61,7 @@ class Runtime:
             llm=self.llm,
             prices=self.settings.prices,
             budget_wait=timedelta(hours=self.settings.budget_approval_hours),
+            settings=self.settings,
         )
 
     def lifecycle(self) -> Lifecycle:

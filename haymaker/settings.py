@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from haymaker.budgets import Budget
 
 if TYPE_CHECKING:
+    from haymaker.integrations.models import ServiceSpec
     from haymaker.llm.config import LLMConfig
     from haymaker.llm.prices import PriceTable
 
@@ -121,6 +122,14 @@ class Settings(BaseModel):
         alias="HAYMAKER_LLM_PRICES",
         description='JSON, e.g. {"my-model": {"input": 2.0, "output": 8.0}} per million tokens',
     )
+    mcp_servers_setting: str | None = Field(
+        default=None,
+        alias="HAYMAKER_MCP_SERVERS",
+        description="JSON list of MCP servers a deployment may name in its `services`",
+    )
+    azure_client_id: str | None = Field(
+        default=None, alias="AZURE_CLIENT_ID", description="the app's user-assigned identity"
+    )
 
     _environ: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
@@ -147,6 +156,30 @@ class Settings(BaseModel):
 
             parse_prices(value)
         return value
+
+    @field_validator("mcp_servers_setting")
+    @classmethod
+    def _mcp_servers(cls, value: str | None) -> str | None:
+        if value is not None:
+            from haymaker.integrations.models import parse_mcp_servers
+
+            parse_mcp_servers(value)
+        return value
+
+    @cached_property
+    def mcp_servers(self) -> dict[str, ServiceSpec]:
+        """The MCP servers of HAYMAKER_MCP_SERVERS, by name."""
+        if self.mcp_servers_setting is None:
+            return {}
+        from haymaker.integrations.models import parse_mcp_servers
+
+        return parse_mcp_servers(self.mcp_servers_setting)
+
+    def app_setting(self, name: str) -> str | None:
+        """The value of app setting `name` (None if unset or empty), read when asked: how a
+        service's secret is found at call time. Never log or return it."""
+        value = self._environ.get(name)
+        return value if value and value.strip() else None
 
     @cached_property
     def prices(self) -> PriceTable:

@@ -12,6 +12,7 @@ NOT_FOUND_HINTS = {
     "Workload not found": "see the installed workloads with `haymaker workload list`",
     "Deployment not found": "check the deployment id with `haymaker list`",
     "Schedule not found": "check the schedule id with `haymaker schedule list`",
+    "Approval not found": "see a deployment's approvals with `haymaker approvals -d ID`",
     "Not found": "no such route: is the URL (HAYMAKER_URL or the profile's) the Haymaker API?",
 }
 

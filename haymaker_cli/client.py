@@ -124,10 +124,13 @@ class ApiClient:
         *,
         tags: dict[str, str] | None = None,
         duration_hours: float | None = None,
+        budget: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"workload": workload, "config": config, "tags": tags or {}}
         if duration_hours is not None:
             body["duration_hours"] = duration_hours
+        if budget:
+            body["budget"] = budget
         return self._request("POST", "deployments", json=body)
 
     def status(self, deployment_id: str) -> dict[str, Any]:
@@ -173,6 +176,36 @@ class ApiClient:
     def command(self, deployment_id: str, command: str, **params: Any) -> dict[str, Any]:
         return self._request("POST", f"deployments/{deployment_id}/{command}", params=params)
 
+    def approvals(
+        self, *, status: str = "pending", limit: int = 50, continuation: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"status": status, "limit": limit}
+        if continuation:
+            params["continuation"] = continuation
+        return self._request("GET", "approvals", params=params)
+
+    def deployment_approvals(
+        self, deployment_id: str, *, continuation: str | None = None
+    ) -> dict[str, Any]:
+        params = {"continuation": continuation} if continuation else {}
+        return self._request("GET", f"deployments/{deployment_id}/approvals", params=params)
+
+    def decide(
+        self,
+        deployment_id: str,
+        key: str,
+        decision: str,
+        *,
+        comment: str | None = None,
+        raise_limits: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"decision": decision}
+        if comment is not None:
+            body["comment"] = comment
+        if raise_limits:
+            body["raise"] = raise_limits
+        return self._request("POST", f"deployments/{deployment_id}/approvals/{key}", json=body)
+
     def create_schedule(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "schedules", json=body)
 
@@ -212,6 +245,22 @@ class ApiClient:
 
     def workload(self, name: str) -> dict[str, Any]:
         return self._request("GET", f"workloads/{name}")
+
+    def register_service(self, body: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
+        params = {"replace": "true"} if replace else {}
+        return self._request("POST", "services", json=body, params=params)
+
+    def services(self, *, limit: int = 50, continuation: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if continuation:
+            params["continuation"] = continuation
+        return self._request("GET", "services", params=params)
+
+    def service(self, name: str) -> dict[str, Any]:
+        return self._request("GET", f"services/{name}")
+
+    def remove_service(self, name: str) -> dict[str, Any]:
+        return self._request("DELETE", f"services/{name}")
 
 
 def _error(response: httpx.Response) -> ApiError:

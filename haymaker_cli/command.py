@@ -16,12 +16,14 @@ from typing import Annotated
 import typer
 
 from haymaker_cli import session
+from haymaker_cli.approvals import approvals_app
 from haymaker_cli.deployments import deployments_app
 from haymaker_cli.dev_command import dev
 from haymaker_cli.output import console, error
 from haymaker_cli.profiles import profile_app
 from haymaker_cli.redaction import redact
 from haymaker_cli.schedules import schedule_app
+from haymaker_cli.services import service_app
 from haymaker_cli.transcripts import transcripts_app
 from haymaker_cli.workloads import workload_app
 
@@ -39,9 +41,11 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(deployments_app)
+app.add_typer(approvals_app)
 app.add_typer(transcripts_app)
 app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(service_app, name="service")
 app.add_typer(profile_app, name="profile")
 app.command()(dev)
 

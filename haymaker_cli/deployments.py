@@ -15,9 +15,9 @@ from haymaker_cli import output
 from haymaker_cli.client import ApiClient, ApiError
 from haymaker_cli.follow import FINISHED, settled, wait_until_settled
 from haymaker_cli.options import JsonOption, YesOption
-from haymaker_cli.output import console, error, fail, pairs, print_json, styled
+from haymaker_cli.output import console, error, fail, numbers, pairs, print_json, styled
 from haymaker_cli.session import call, current_client
-from haymaker_cli.views import deployments_table, print_lines, show_state
+from haymaker_cli.views import deployments_view, print_lines, show_state
 
 # Merged into the root command: `haymaker deploy`, not `haymaker deployments deploy`.
 deployments_app = typer.Typer()
@@ -52,6 +52,15 @@ def deploy(
     duration: Annotated[
         float | None, typer.Option("--duration", "-d", help="hours until its deadline")
     ] = None,
+    budget: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--budget",
+            "-b",
+            help="limit=value (repeat): max_llm_tokens, max_cost_usd, max_llm_calls, "
+            "max_steps, max_wall_hours",
+        ),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="show progress until it finishes or stops")
     ] = False,
@@ -76,7 +85,13 @@ def deploy(
     client = current_client()
     typed = _typed_config(client, workload, values)
     try:
-        accepted = client.deploy(workload, typed, tags=pairs(tag, "--tag"), duration_hours=duration)
+        accepted = client.deploy(
+            workload,
+            typed,
+            tags=pairs(tag, "--tag"),
+            duration_hours=duration,
+            budget=numbers(budget, "--budget"),
+        )
         deployment_id = accepted["deployment_id"]
         if not as_json:
             console.print(styled("Deployment started: ", (deployment_id, "bold")))
@@ -121,7 +136,7 @@ def list_deployments(
         return client.list(workload=workload, status=state, limit=limit)["items"]
 
     items = call(fetch)
-    print_json(items) if as_json else console.print(deployments_table(items))
+    print_json(items) if as_json else console.print(deployments_view(items))
 
 
 @deployments_app.command()
@@ -142,7 +157,7 @@ def watch(
         with Live(console=console, auto_refresh=False) as live:
             while count is None or shown < count:
                 items = list(client.list_all(workload=workload, status=state, limit=200))
-                live.update(deployments_table(items), refresh=True)
+                live.update(deployments_view(items), refresh=True)
                 shown += 1
                 if count is None or shown < count:
                     time.sleep(interval)

@@ -7,8 +7,9 @@ from typing import Any
 
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from haymaker_cli.budget_view import awaiting_text, decide_hint
 from haymaker_cli.client import ApiClient
-from haymaker_cli.output import console
+from haymaker_cli.output import console, styled
 
 FINISHED = {"completed", "failed"}
 
@@ -23,7 +24,8 @@ def settled(state: dict[str, Any]) -> bool:
 def wait_until_settled(
     client: ApiClient, deployment_id: str, *, quiet: bool = False
 ) -> dict[str, Any]:
-    """Follow a deployment with a progress bar until it completes, fails or stops."""
+    """Follow a deployment with a progress bar until it completes, fails or stops; a
+    decision it waits for is shown (it goes on waiting: someone may answer elsewhere)."""
     columns = (
         TextColumn("{task.fields[phase]:<12}", style="bold", markup=False),
         BarColumn(),
@@ -33,8 +35,15 @@ def wait_until_settled(
     )
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
         task = progress.add_task("deploy", total=None, phase="pending", unit="items")
+        shown_wait = None
         while True:
             state = client.status(deployment_id)
+            pending = state.get("awaiting_approval")
+            if pending and pending["key"] != shown_wait and not quiet:
+                # Printed once per request, above the bar, with how to answer it.
+                progress.console.print(styled((awaiting_text(state) or "", "yellow")))
+                progress.console.print(f"  answer with: {decide_hint(state)}")
+            shown_wait = pending["key"] if pending else None
             metadata = state.get("metadata") or {}
             done, total, unit = progress_of(metadata) or (0, None, "items")
             if "progress" not in metadata:

@@ -58,5 +58,16 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return pairs
 
 
+def numbers(values: list[str] | None, option: str) -> dict[str, float]:
+    """`key=value` pairs whose values are numbers (budget limits): whole numbers as ints."""
+    parsed: dict[str, float] = {}
+    for key, text in pairs(values, option).items():
+        try:
+            parsed[key] = int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{key}={text}: not a number", param_hint=option) from None
+    return parsed
+
+
 def print_json(data: Any) -> None:
     console.print_json(json.dumps(data, default=str))

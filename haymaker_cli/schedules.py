@@ -53,6 +53,9 @@ def create(
     catch_up: Annotated[str, typer.Option("--catch-up", help="skip or latest")] = "skip",
     max_active: Annotated[int, typer.Option("--max-active")] = 1,
     disabled: Annotated[bool, typer.Option("--disabled")] = False,
+    budget: Annotated[
+        list[str] | None, typer.Option("--budget", "-b", help="limit=value per run (repeat)")
+    ] = None,
 ) -> None:
     """Create a schedule."""
     body: dict[str, Any] = {
@@ -67,6 +70,8 @@ def create(
     }
     if duration is not None:
         body["duration_hours"] = duration
+    if budget:
+        body["budget"] = output.numbers(budget, "--budget")
     _show(call(lambda client: client.create_schedule(body)))
 
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 
+from haymaker_cli.budget_view import (
+    awaiting_text,
+    budget_short,
+    budget_text,
+    decide_hint,
+    usage_short,
+    usage_text,
+)
 from haymaker_cli.follow import FINISHED, progress_of
 from haymaker_cli.output import console, styled
 
@@ -28,6 +37,14 @@ def show_state(state: dict[str, Any]) -> None:
             console.print(f"  {label + ':':9} {state[key]}")
     if state.get("error"):
         console.print(styled("  Error:    ", (str(state["error"]), "red")))
+    waiting = awaiting_text(state)
+    if waiting:
+        console.print(styled("  Waiting:  ", (waiting, "yellow")))
+        console.print(f"            {decide_hint(state)}")
+    console.print(f"  Usage:    {usage_text(state)}")
+    left = budget_text(state)
+    if left:
+        console.print(f"  Budget:   {left} left")
     for key, value in (state.get("metadata") or {}).items():
         console.print(f"  {key}: {value}")
 
@@ -40,11 +57,18 @@ def print_lines(items: list[dict[str, Any]]) -> None:
 
 
 def deployments_table(items: list[dict[str, Any]]) -> Table:
+    """Usage and budget columns only when some deployment has a budget or called a model:
+    plain runs keep the table narrow."""
+    budgeted = any(item.get("budget") for item in items)
+    metered = budgeted or any((item.get("usage") or {}).get("llm_calls") for item in items)
     table = Table()
     table.add_column("ID", no_wrap=True)
     table.add_column("Workload", no_wrap=True)
-    for name in ("Status", "Phase", "Progress", "Created"):
-        table.add_column(name, no_wrap=name != "Phase")
+    names = ["Status", "Phase", "Progress"]
+    names += ["Usage"] if metered else []
+    names += ["Budget left"] if budgeted else []
+    for name in (*names, "Created"):
+        table.add_column(name, no_wrap=name in ("Progress", "Created"))
     for item in items:
         metadata = item.get("metadata") or {}
         reported = progress_of(metadata)
@@ -55,12 +79,20 @@ def deployments_table(items: list[dict[str, Any]]) -> Table:
             and item["status"] not in FINISHED
         ):
             status_text += f" → {item['desired_status']}"
-        table.add_row(
-            item["deployment_id"],
-            item["workload_name"],
-            status_text,
-            item["phase"],
-            progress,
-            str(item["created_at"])[:16].replace("T", " "),
-        )
+        if item.get("awaiting_approval"):
+            status_text += " (awaiting approval)"
+        cells = [item["deployment_id"], item["workload_name"], status_text, item["phase"], progress]
+        cells += [usage_short(item)] if metered else []
+        cells += [budget_short(item)] if budgeted else []
+        table.add_row(*cells, str(item["created_at"])[:16].replace("T", " "))
     return table
+
+
+def deployments_view(items: list[dict[str, Any]]) -> RenderableType:
+    """The table, then one line per deployment waiting for a decision: its question."""
+    waiting = [
+        styled((item["deployment_id"], "bold"), " ", (awaiting_text(item) or "", "yellow"))
+        for item in items
+        if item.get("awaiting_approval")
+    ]
+    return Group(deployments_table(items), *waiting) if waiting else deployments_table(items)

@@ -13,7 +13,7 @@ from typing import Any
 
 from haymaker import keys
 from haymaker.approvals import Approval, ApprovalRequest, ApprovalStatus, Decision
-from haymaker.execution import apply_step
+from haymaker.execution import apply_step, check_approval_request
 from haymaker.llm import LLMClient, LLMError
 from haymaker.models import DeploymentState, DeploymentStatus, Resource
 from haymaker.store import DeploymentRecord, Progress
@@ -177,6 +177,8 @@ class StepRunner:
 
     async def _run(self, ctx: StepContext) -> StepResult:
         result = await self.workload().run_step(ctx)
+        phases = self.workload.manifest().phases
+        check_approval_request(result, self.record.progress.phase_index, phases)
         for resource in ctx.resources:  # as the resources table would refuse them
             keys.table_key(resource.key, "resource name")
         return result

@@ -97,6 +97,14 @@ param anthropicModel string = ''
 ])
 param extraApiKeySettings array = []
 
+@description('App settings (SERVICE_*) holding secrets of registered services, each wired as a Key Vault reference to the secret of its name lower-cased, _ as - (docs/integrations.md).')
+@maxLength(50)
+param serviceSecretSettings array = []
+
+@description('HAYMAKER_MCP_SERVERS: a JSON list of MCP servers deployments may name in `services` (docs/integrations.md); empty leaves it unset.')
+@maxLength(16000)
+param mcpServers string = ''
+
 @description('Azure AI Foundry endpoint (AZURE_AI_FOUNDRY_ENDPOINT); empty leaves it unset.')
 @maxLength(2048)
 param azureAiFoundryEndpoint string = ''
@@ -189,7 +197,7 @@ var apiKeySettingsByProvider = {
   ]
   azure_openai: []
 }
-var apiKeySettings = union(apiKeySettingsByProvider[effectiveLlmProvider], extraApiKeySettings)
+var apiKeySettings = union(apiKeySettingsByProvider[effectiveLlmProvider], extraApiKeySettings, serviceSecretSettings)
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -326,7 +334,10 @@ var durableTaskSchedulerSettings = {
   AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
   DURABLE_TASK_SCHEDULER_CONNECTION_STRING: durableTaskSchedulerConnection
 }
-var llmSettings = union(haymakerSettings, empty(anthropicModel) ? {} : anthropicModelSetting, empty(azureAiFoundryEndpoint) ? {} : azureAiFoundrySettings)
+var mcpServersSetting = {
+  HAYMAKER_MCP_SERVERS: mcpServers
+}
+var llmSettings = union(haymakerSettings, empty(anthropicModel) ? {} : anthropicModelSetting, empty(azureAiFoundryEndpoint) ? {} : azureAiFoundrySettings, empty(mcpServers) ? {} : mcpServersSetting)
 // azd passes an unset AUTH_TENANT_ID as ''.
 var effectiveAuthTenantId = empty(authTenantId) ? tenant().tenantId : authTenantId
 var appSettings = union(llmSettings, deployAzureOpenAi ? azureOpenAiSettings : {}, useDurableTaskScheduler ? durableTaskSchedulerSettings : {})

@@ -10,7 +10,8 @@
 #      NO client secret: App Service only validates tokens for it, nothing signs in through it;
 #   2. sets the identifier URI api://<appId> and v2.0 access tokens (requestedAccessTokenVersion
 #      2), whose issuer https://login.microsoftonline.com/<tenant>/v2.0 is the one infra/ trusts;
-#   3. defines the app roles Haymaker.Reader, Haymaker.Operator and Haymaker.Admin, assignable to
+#   3. defines the app roles Haymaker.Reader, Haymaker.Operator, Haymaker.Approver and
+#      Haymaker.Admin (which the API treats as including the other three), assignable to
 #      users and groups (User) and to service principals (Application). A new role's id is the
 #      UUIDv5 of its name (the same on every run and in every tenant); a role that exists keeps its
 #      id, and roles of other names on the registration are left as they are;
@@ -39,12 +40,13 @@ readonly AZURE_CLI_APP_ID="04b07795-8ddb-461a-bbee-02f9e1bf7b46" # Microsoft Azu
 # UUIDv5 namespace of this project's role and scope ids: uuid5(NAMESPACE_URL,
 # "https://github.com/haymaker-functions/app-registration").
 readonly ID_NAMESPACE="8decdfe3-3f92-5af1-afa2-8c1f16b1cdc1"
-readonly ROLES=(Haymaker.Reader Haymaker.Operator Haymaker.Admin)
+readonly ROLES=(Haymaker.Reader Haymaker.Operator Haymaker.Approver Haymaker.Admin)
 readonly SCOPE_VALUE="user_impersonation"
 RETRY_SECONDS=${SETUP_AUTH_RETRY_SECONDS:-10}
 declare -A ROLE_DESCRIPTION=(
     [Haymaker.Reader]="Read workloads, deployments, schedules and their status."
     [Haymaker.Operator]="Deploy, stop, start and clean up workload deployments."
+    [Haymaker.Approver]="Decide what deployments ask approval for, and raise exhausted budgets."
     [Haymaker.Admin]="Manage schedules and purge data."
 )
 
@@ -54,7 +56,8 @@ usage: scripts/setup-auth.sh [--dry-run] [--app-name NAME] [--assign-role ROLE -
 
   --dry-run             print the az commands that would change something instead of running them
   --app-name NAME       display name of the API's app registration (default: haymaker-api)
-  --assign-role ROLE    app role to assign: Haymaker.Reader, Haymaker.Operator or Haymaker.Admin
+  --assign-role ROLE    app role to assign: Haymaker.Reader, Haymaker.Operator,
+                        Haymaker.Approver or Haymaker.Admin
   --to OBJECT_ID        object id of the user, group or service principal that gets ROLE
                         (a user: az ad user show --id me@contoso.com --query id -o tsv;
                          an app: az ad sp show --id <appId> --query id -o tsv)

@@ -268,11 +268,18 @@ async def test_health_and_openapi(api, host):
         ("/schedules/{schedule_id}", "patch"),
         ("/schedules/{schedule_id}", "delete"),
         ("/schedules/{schedule_id}/trigger", "post"),
+        ("/services", "get"),
+        ("/services", "post"),
+        ("/services/{service_name}", "get"),
+        ("/services/{service_name}", "delete"),
         ("/deployments/{deployment_id}", "delete"),
         ("/metrics", "get"),
         ("/me", "get"),
         ("/deployments/{deployment_id}/steps", "get"),
         ("/deployments/{deployment_id}/resources", "get"),
+        ("/approvals", "get"),
+        ("/deployments/{deployment_id}/approvals", "get"),
+        ("/deployments/{deployment_id}/approvals/{key}", "post"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

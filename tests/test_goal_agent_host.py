@@ -196,7 +196,7 @@ async def test_an_approved_tool_runs_and_cleanup_deletes_what_it_made(host, coun
         )
         assert [r["kind"] for r in preview["would_delete"]] == ["tool"]
         await call(api, "POST", f"/api/deployments/{deployment_id}/cleanup")
-        state = await wait_for(api, deployment_id, "completed", field="phase", seconds=60)
+        state = await wait_for(api, deployment_id, "cleaned_up", field="phase", seconds=60)
     assert not note.exists()
 
 

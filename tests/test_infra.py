@@ -1059,3 +1059,19 @@ def test_auth_check_accepts_the_minimal_form() -> None:
 def test_auth_check_catches(old: str, new: str, expected: str) -> None:
     problems = check_app_service_auth(auth_templates(old, new))
     assert any(re.search(expected, problem) for problem in problems), problems
+
+
+def test_service_secrets_are_key_vault_references_and_mcp_servers_an_app_setting(
+    infra: Templates,
+) -> None:
+    """docs/integrations.md: `serviceSecretSettings` joins the settings wired as Key Vault
+    references; `mcpServers` becomes HAYMAKER_MCP_SERVERS only when it is given."""
+    main = infra["main.bicep"]
+    variables = main["variables"]
+    assert "serviceSecretSettings" in identifiers(variables["apiKeySettings"]["value"])
+    [(_, function_app)] = module_includers(infra, "modules/function-app.bicep")
+    assert resource_body(function_app)["params"]["keyVaultSecretSettings"] == "apiKeySettings"
+    assert "HAYMAKER_MCP_SERVERS" in variables["mcpServersSetting"]["value"]
+    assert "mcpServersSetting" in identifiers(variables["llmSettings"]["value"])
+    assert main["parameters"]["mcpServers"]["default"] == ""
+    assert main["parameters"]["serviceSecretSettings"]["default"] == []

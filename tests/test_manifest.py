@@ -18,6 +18,8 @@ def test_defaults_are_applied(manifest):
         "batch_size": 10,
         "item_delay_ms": 50,
         "failure_rate": 0.0,
+        "approve_before_report": False,
+        "approval_timeout_seconds": 86400,
     }
 
 

@@ -17,7 +17,12 @@ def test_entry_point_plugins_are_discovered(monkeypatch):
     registry_module.get_registry.cache_clear()
     try:
         found = registry_module.get_registry()
-        assert found.names() == ["data-collector", "flaky-collector", "m365-knowledge-worker"]
+        assert found.names() == [
+            "data-collector",
+            "flaky-collector",
+            "goal-agent",
+            "m365-knowledge-worker",
+        ]
         assert found.manifest("flaky-collector").phases == ["collecting"]
     finally:
         registry_module.get_registry.cache_clear()

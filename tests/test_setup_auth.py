@@ -24,7 +24,7 @@ GRAPH = "https://graph.microsoft.com/v1.0"
 AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 # The script's UUIDv5 namespace for role and scope ids.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/haymaker-functions/app-registration")
-ROLES = ("Haymaker.Reader", "Haymaker.Operator", "Haymaker.Admin")
+ROLES = ("Haymaker.Reader", "Haymaker.Operator", "Haymaker.Approver", "Haymaker.Admin")
 ROLE_IDS = {role: str(uuid.uuid5(NAMESPACE, role)) for role in ROLES}
 SCOPE_ID = str(uuid.uuid5(NAMESPACE, "user_impersonation"))
 
@@ -112,7 +112,7 @@ def test_identifier_uri_roles_and_v2_tokens(run) -> None:
         assert role["displayName"].startswith("Haymaker ")
         assert role["description"]
         assert "origin" not in role
-    assert len({role["id"] for role in roles.values()}) == 3
+    assert len({role["id"] for role in roles.values()}) == len(ROLES)
 
 
 def test_user_impersonation_scope_then_azure_cli_preauthorization(run) -> None:
@@ -439,7 +439,7 @@ def test_existing_roles_keep_their_ids_and_other_roles_stay(run) -> None:
 
 def test_a_role_in_another_form_is_reported_not_changed(run) -> None:
     roles = registration()["appRoles"]
-    roles[2] = {**roles[2], "allowedMemberTypes": ["User"]}
+    roles[-1] = {**roles[-1], "allowedMemberTypes": ["User"]}
     result = run("--dry-run", az=logged_in(registration(roles=roles)))
 
     assert result.code == 0, result.stderr

@@ -14,7 +14,7 @@ from haymaker.agents.turns import stuck
 from haymaker.approvals import ApprovalRequest
 from haymaker.llm import ToolCall
 from haymaker.store.toolcalls import CallStatus, LedgerRow
-from haymaker.tools import FINISH_TOOL, ToolInfo, ToolOutcome, UnknownToolError
+from haymaker.tools import FINISH_TOOL, ToolDeferred, ToolInfo, ToolOutcome, UnknownToolError
 from haymaker.workloads.base import StepResult, WorkloadError
 
 CONFIRM_OPTIONS = ["run_again", "skip"]
@@ -27,7 +27,12 @@ async def tool_step(session: AgentSession) -> StepResult:
     if row is None:
         raise WorkloadError(f"tool call {pending.id} of turn {cursor.turn} is not in the ledger")
     info = _info(session, row.tool)
-    outcome = await _outcome(session, pending, row, info)
+    try:
+        outcome = await _outcome(session, pending, row, info)
+    except ToolDeferred as exc:
+        # Nothing was sent (a service's rate limit): wait durably, then this step again.
+        session.ctx.log(f"Turn {cursor.turn}: {row.tool} deferred: {exc}")
+        return session.result(resume_at=exc.retry_at)
     if isinstance(outcome, StepResult):
         return outcome  # waiting for a person
     return await _answer(session, pending, row, outcome)
@@ -69,7 +74,12 @@ async def _run(session: AgentSession, row: LedgerRow, info: ToolInfo) -> ToolOut
     if info.side_effects:
         started = await session.ledger.start(session.deployment_id, started, session.now)
     call = ToolCall(id=row.call_id, name=row.tool, arguments=row.arguments)
-    outcome = await session.toolbox.run(call, session.tool_context)
+    try:
+        outcome = await session.toolbox.run(call, session.tool_context)
+    except ToolDeferred:
+        if info.side_effects:  # it did not start after all
+            await session.ledger.request(session.deployment_id, [row])
+        raise
     if outcome.resources:  # recorded at once: cleanup must know of them whatever happens next
         stores = session.ctx.stores
         assert stores is not None

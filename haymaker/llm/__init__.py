@@ -135,7 +135,8 @@ class MeteredClient:
         response = await self._client.complete(
             messages, system=system, max_tokens=max_tokens, **options
         )
-        self.usage = self.usage.add(response.usage)
+        # One call, whatever the client says: max_llm_calls must not depend on its counting.
+        self.usage = self.usage.add(response.usage.model_copy(update={"calls": 1}))
         cost = self._cost(response)
         self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
         return response

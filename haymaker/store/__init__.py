@@ -23,6 +23,8 @@ from haymaker.store.tables import Page, Tables
 
 if TYPE_CHECKING:
     from haymaker.store.schedules import ScheduleStore
+    from haymaker.store.services import ServiceStore
+    from haymaker.store.tool_listings import ToolListingStore
     from haymaker.store.toolcalls import ToolLedger
     from haymaker.store.transcripts import TranscriptStore
 
@@ -66,6 +68,19 @@ class Stores:
         from haymaker.store.schedules import ScheduleStore
 
         return ScheduleStore(self.tables)
+
+    @cached_property
+    def services(self) -> ServiceStore:
+        # Imported on first use, like schedules: only registrations and agents need them.
+        from haymaker.store.services import ServiceStore
+
+        return ServiceStore(self.tables)
+
+    @cached_property
+    def tool_listings(self) -> ToolListingStore:
+        from haymaker.store.tool_listings import ToolListingStore
+
+        return ToolListingStore(self.tables)
 
     async def mutate(
         self,

@@ -7,7 +7,13 @@ from __future__ import annotations
 from haymaker.tools.builtin.finish import FINISH_TOOL
 from haymaker.tools.context import ToolContext, ToolLimits
 from haymaker.tools.function import Tool, tool
-from haymaker.tools.outcome import Confirmation, ConfirmStatus, ToolError, ToolOutcome
+from haymaker.tools.outcome import (
+    Confirmation,
+    ConfirmStatus,
+    ToolDeferred,
+    ToolError,
+    ToolOutcome,
+)
 from haymaker.tools.registry import (
     ENTRY_POINT_GROUP,
     LOCAL_SOURCE,
@@ -35,6 +41,7 @@ __all__ = [
     "Confirmation",
     "Tool",
     "ToolContext",
+    "ToolDeferred",
     "ToolError",
     "ToolInfo",
     "ToolLimits",

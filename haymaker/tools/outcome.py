@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,17 @@ DEFAULT_MAX_CONTENT_CHARS = 20_000
 class ToolError(Exception):
     """Raise it in a tool to answer the model with an error result carrying this message
     (the model may correct itself); any other exception propagates to the caller."""
+
+
+class ToolDeferred(Exception):
+    """Raised by a source's `call` when the call may not run before `retry_at` (a service's
+    rate limit, say). Nothing was sent: the runtime waits durably until `retry_at` (a timer,
+    not a sleep) and calls again; the call counts neither as started nor as failed. The
+    message says why and is safe to log."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 class ToolOutcome(BaseModel):

@@ -29,6 +29,7 @@ from haymaker.workloads.manifest import WorkloadManifest
 
 if TYPE_CHECKING:
     from haymaker.llm.prices import PriceTable
+    from haymaker.settings import Settings
     from haymaker.store import Stores
 
 
@@ -68,6 +69,7 @@ class StepContext:
     # The platform's stores, for workloads that keep state of their own beside the cursor
     # (the LLM agent's transcript and tool ledger); None where a step runs without storage.
     stores: Stores | None = None
+    settings: Settings | None = None
     # Usage to count that this step's own model calls do not show (a model answer recorded
     # by an earlier, interrupted run of the step and reused instead of asked again).
     extra_usage: Usage = field(default_factory=Usage)
@@ -115,6 +117,7 @@ class CleanupContext:
     config: dict[str, Any]
     logs: list[tuple[LogLevel, str]] = field(default_factory=list)
     stores: Stores | None = None
+    settings: Settings | None = None
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self.logs.append((level, message))

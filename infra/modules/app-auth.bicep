@@ -1,8 +1,11 @@
 // App Service Authentication (Easy Auth, authsettingsV2) on the function app, as token
 // validation only. A caller that sends a bearer token for the app registration is validated by
 // the platform, which then injects X-MS-CLIENT-PRINCIPAL (the caller's claims, app roles
-// included) for the app to authorize. Nothing is required globally: a request without a token
-// passes through unchanged and the Functions host still demands its function key.
+// included) for the app to authorize. The app roles (Haymaker.Reader, Haymaker.Operator,
+// Haymaker.Approver, Haymaker.Admin) are defined on the app registration by
+// scripts/setup-auth.sh; api/auth.py decides what each may call. Nothing is required
+// globally: a request without a token passes through unchanged and the Functions host still
+// demands its function key.
 //
 // No client secret: the app signs nobody in interactively, and without a secret the provider
 // only validates tokens (a secret is needed for the hybrid login flow, not for validation).

@@ -3,11 +3,13 @@ conversation it is sent (how many tool results it holds), never from how often i
 asked, so a turn asked again after a crash gets the same answer.
 
 The goal carries the plan: `PLAN: http_fetch url=http://..; tally; make_note name=n1 text=x`
-and the agent calls each step's tool in order, then `finish`. It answers in the Anthropic
+and the agent calls each step's tool in order, then `finish`. A value that reads as JSON
+(`a=2`, `body={"name":"Rex"}`) is sent as that JSON; others as text. It answers in the Anthropic
 Messages API's wire format (tests/support/llm_replies.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -29,7 +31,10 @@ def plan_of(text: str) -> list[tuple[str, dict[str, Any]]]:
         arguments: dict[str, Any] = {}
         for word in words[1:]:
             key, _, value = word.partition("=")
-            arguments[key] = float(value) if key.endswith("_seconds") else value
+            try:
+                arguments[key] = json.loads(value)
+            except ValueError:
+                arguments[key] = value
         steps.append((words[0], arguments))
     return steps
 

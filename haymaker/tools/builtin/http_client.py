@@ -41,7 +41,13 @@ ResolverFactory = Callable[[], AbstractResolver]
 
 
 class FetchFailed(Exception):
-    """The request could not be completed; the message is safe to show the model."""
+    """The request could not be completed; the message is safe to show the model. `sent` is
+    False when no connection was made, so the server cannot have seen the request."""
+
+    def __init__(self, message: str, *, sent: bool = True, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -99,10 +105,13 @@ async def fetch(
     max_redirects: int,
     timeout_seconds: float,
     resolver: ResolverFactory | None = None,
+    body: bytes | None = None,
 ) -> FetchResponse:
-    """GET or HEAD `url`, following up to `max_redirects` redirects, reading at most
-    `max_bytes` of the body. FetchRefused when the rules forbid a hop, FetchFailed when the
-    network fails or the time runs out."""
+    """Send `method` to `url` and read at most `max_bytes` of the answer's body. GET and HEAD
+    follow up to `max_redirects` redirects; any other method (which may carry `body`) gets
+    the redirect itself as its answer, as re-sending a request with effects is not ours to
+    decide. FetchRefused when the rules forbid a hop, FetchFailed when the network fails or
+    the time runs out."""
     agent_headers = request_headers(headers)
     try:
         target = URL(url)
@@ -121,10 +130,12 @@ async def fetch(
             ) as session,
         ):
             return await _follow(
-                session, target, method, agent_headers, max_bytes, policy, max_redirects
+                session, target, method, agent_headers, max_bytes, policy, max_redirects, body
             )
     except TimeoutError:
-        raise FetchFailed(f"no complete answer within {timeout_seconds:g} seconds") from None
+        raise FetchFailed(
+            f"no complete answer within {timeout_seconds:g} seconds", timed_out=True
+        ) from None
 
 
 async def _follow(
@@ -135,16 +146,18 @@ async def _follow(
     max_bytes: int,
     policy: HostPolicy,
     max_redirects: int,
+    body: bytes | None,
 ) -> FetchResponse:
     origin = _origin(target)
+    follows = method in ("GET", "HEAD")
     redirects: list[str] = []
     while True:
         policy.check_url(target.scheme, target.raw_host, bool(target.user or target.password))
         # The agent's headers (credentials, say) go only to the origin it sent them to.
         sent = {**DEFAULT_HEADERS, **(agent_headers if _origin(target) == origin else {})}
-        async with _request(session, method, target, sent) as response:
+        async with _request(session, method, target, sent, body) as response:
             location = response.headers.get("Location")
-            if response.status in REDIRECT_STATUSES and location:
+            if follows and response.status in REDIRECT_STATUSES and location:
                 if len(redirects) >= max_redirects:
                     raise FetchFailed(f"more than {max_redirects} redirects")
                 redirects.append(str(target))
@@ -167,14 +180,21 @@ async def _follow(
 
 @asynccontextmanager
 async def _request(
-    session: aiohttp.ClientSession, method: str, url: URL, headers: dict[str, str]
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    headers: dict[str, str],
+    body: bytes | None = None,
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """session.request with aiohttp's errors turned into messages without request details
     (aiohttp's own exceptions carry the request headers)."""
     try:
-        response = await session.request(method, url, headers=headers, allow_redirects=False)
+        response = await session.request(
+            method, url, headers=headers, data=body, allow_redirects=False
+        )
     except aiohttp.ClientError as exc:
-        raise FetchFailed(_describe(exc, url.host or "")) from None
+        connected = not isinstance(exc, aiohttp.ClientConnectorError)
+        raise FetchFailed(_describe(exc, url.host or ""), sent=connected) from None
     async with response:
         yield response
 

@@ -1,5 +1,8 @@
 """Collects `item_count` items in batches, one batch per durable step, then reports.
 
+With `approve_before_report`, the report phase first asks a person (an approval that times
+out as a rejection after `approval_timeout_seconds`); the report is written once approved.
+
 With `enable_llm`, a failed item is shown to the LLM, which answers SKIP or recovered data as
 JSON, and the report asks it whether the goal was met. Failures are injected by
 `failure_rate`, seeded by the deployment id, so the same items fail on every run and every
@@ -12,12 +15,16 @@ import asyncio
 import hashlib
 import json
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from haymaker.workloads.base import StepContext, StepResult, Workload
 
+if TYPE_CHECKING:
+    from haymaker.approvals import Decision
+
+REPORT_APPROVAL = "report"
 FAILURES = ("the source timed out", "checksum mismatch", "the source throttled the request")
 RECOVERY_SYSTEM = "You are a data collection assistant. Be concise."
 
@@ -150,10 +157,18 @@ class DataCollectorWorkload(Workload):
     async def _report(self, ctx: StepContext) -> StepResult:
         collected = int(ctx.metadata.get("items_collected", 0))
         target = ctx.config["item_count"]
+        if ctx.config["approve_before_report"]:
+            if not ctx.cursor.get("asked"):
+                return self._ask_to_report(ctx, collected, target)
+            decision = ctx.approval(REPORT_APPROVAL)
+            if decision is None or decision.decision != "approve":
+                return self._report_refused(ctx, decision)
         achieved = collected >= target
         ctx.log(f"Items collected: {collected}")
         ctx.log(f"Goal achieved: {achieved}")
         metadata: dict[str, object] = {"goal_achieved": achieved}
+        if ctx.config["approve_before_report"]:
+            metadata["report_approved"] = True
         if ctx.config["enable_llm"]:
             from haymaker.llm import LLMMessage
 
@@ -169,3 +184,34 @@ class DataCollectorWorkload(Workload):
             metadata["llm_evaluation"] = evaluation
             ctx.log(f"LLM evaluation: {evaluation}")
         return StepResult(metadata=metadata, phase_complete=True)
+
+    @staticmethod
+    def _ask_to_report(ctx: StepContext, collected: int, target: int) -> StepResult:
+        from haymaker.approvals import ApprovalRequest
+
+        ctx.log("Asking for approval before the report")
+        return StepResult(
+            cursor={"asked": True},
+            approval=ApprovalRequest(
+                key=REPORT_APPROVAL,
+                question=f"Collected {collected} of {target} items: write the report?",
+                payload={
+                    "items_collected": collected,
+                    "item_count": target,
+                    "items_failed": int(ctx.metadata.get("items_failed", 0)),
+                    "llm_evaluation": ctx.config["enable_llm"],
+                },
+                timeout_seconds=ctx.config["approval_timeout_seconds"],
+                on_timeout="reject",
+            ),
+        )
+
+    @staticmethod
+    def _report_refused(ctx: StepContext, decision: Decision | None) -> StepResult:
+        if decision is None:  # not expected: the platform hands every decision over
+            ctx.log("No decision on the report was found; no report", "warning")
+        else:
+            by = "on timeout" if decision.timed_out else f"by {decision.decided_by}"
+            said = f": {decision.comment}" if decision.comment else ""
+            ctx.log(f"Report not approved ({decision.decision} {by}{said}); no report", "warning")
+        return StepResult(metadata={"report_approved": False}, phase_complete=True)

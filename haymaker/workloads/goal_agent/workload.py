@@ -7,6 +7,8 @@ judges the result against `success_criteria`. report: the outcome in the metadat
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from haymaker.agents import prompts
@@ -15,6 +17,7 @@ from haymaker.agents.session import AgentSession
 from haymaker.agents.state import AgentCursor
 from haymaker.agents.summary import needs_summary, summary_step
 from haymaker.agents.turns import model_turn, stuck
+from haymaker.clock import utc_now
 from haymaker.errors import ConfigError
 from haymaker.llm import UserMessage
 from haymaker.models import Resource
@@ -55,6 +58,9 @@ class GoalAgentWorkload(Workload):
         from haymaker.tools import get_registry
 
         config = cls.resolved_config(config)
+        from haymaker.integrations.factory import IntegrationConfig
+
+        IntegrationConfig.of(config)  # the services it names, as far as config can tell
         offered = set(get_registry().names())
         unknown = [name for name in tool_names(config) if name not in offered]
         if unknown and not _remote_tools_configured(config):
@@ -130,7 +136,9 @@ class GoalAgentWorkload(Workload):
         from haymaker.tools import ToolContext
 
         config = self.resolved_config(ctx.config)
-        toolbox = await open_toolbox(config, ctx.stores)
+        toolbox = await open_toolbox(
+            ctx.deployment_id, config, stores=ctx.stores, settings=ctx.settings, clock=utc_now
+        )
         tool_context = ToolContext.from_config(ctx.deployment_id, config)
         if not await toolbox.delete_resource(resource, tool_context):
             raise WorkloadError(f"no tool of this agent created {resource.key}")
@@ -150,11 +158,21 @@ def _remote_tools_configured(config: dict[str, Any]) -> bool:
     return bool(config.get("mcp_servers") or config.get("services"))
 
 
-async def open_toolbox(config: dict[str, Any], stores: Any) -> Any:
+async def open_toolbox(
+    deployment_id: str,
+    config: dict[str, Any],
+    *,
+    stores: Any,
+    settings: Any,
+    clock: Callable[[], datetime],
+) -> Any:
     from haymaker.agents.sources import agent_sources
     from haymaker.tools import Toolbox
 
-    return await Toolbox.open(await agent_sources(config, stores), tool_names(config))
+    sources = await agent_sources(
+        deployment_id, config, stores=stores, settings=settings, clock=clock
+    )
+    return await Toolbox.open(sources, tool_names(config))
 
 
 async def open_session(ctx: StepContext, config: dict[str, Any]) -> AgentSession:
@@ -165,7 +183,9 @@ async def open_session(ctx: StepContext, config: dict[str, Any]) -> AgentSession
             "the goal agent keeps its transcript in the platform's tables: run it on the "
             "platform (haymaker_testing.DurableHarness in tests)"
         )
-    toolbox = await open_toolbox(config, ctx.stores)
+    toolbox = await open_toolbox(
+        ctx.deployment_id, config, stores=ctx.stores, settings=ctx.settings, clock=lambda: ctx.now
+    )
     tool_context = ToolContext.from_config(
         ctx.deployment_id,
         config,
