@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint check-infra bench bench-load dev clean
+.PHONY: install demo test lint check-infra bench bench-load bench-ui dev clean ui-vendor screenshots
 
 install: $(VENV)/.installed node_modules/.installed local.settings.json
 
@@ -46,6 +46,19 @@ bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/schedules.py
 	$(BIN)/python bench/approval_idle.py
+
+# The dashboard's browser libraries, copied from node_modules (pinned in package-lock.json)
+# into the packaged ui/vendor/; tests/test_ui.py fails when the copies are not current.
+UI_VENDOR := node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css
+ui-vendor: node_modules/.installed
+	cp $(UI_VENDOR) ui/vendor/
+
+# The dashboard's screenshots in docs/screenshots/, taken by its browser tests.
+screenshots: install
+	HAYMAKER_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_ui_browser.py
+
+bench-ui: install
+	$(BIN)/python bench/ui.py
 
 bench-load: install
 	$(BIN)/python bench/load.py

@@ -6,10 +6,12 @@ import azure.functions as func
 from activities.deployment import bp as deployment_activities
 from api.approvals import bp as approval_api
 from api.deployments import bp as deployment_api
+from api.me import bp as me_api
 from api.meta import bp as meta_api
 from api.schedules import bp as schedule_api
 from api.services import bp as service_api
 from api.transcripts import bp as transcript_api
+from api.ui import bp as dashboard
 from api.workloads import bp as workload_api
 from orchestrators.deployment import bp as deployment_orchestrators
 from timers.retention import bp as retention_timer
@@ -29,5 +31,7 @@ for blueprint in (
     retention_timer,
     workload_api,
     meta_api,
+    me_api,
+    dashboard,
 ):
     app.register_functions(blueprint)

@@ -83,6 +83,18 @@ def principal(req: func.HttpRequest) -> Principal | None:
     return Principal(str(name), roles)
 
 
+def signed_in(req: func.HttpRequest) -> Principal | None:
+    """The caller's principal, when the app trusts the header (App Service authentication)."""
+    return principal(req) if _auth_mode() == "easyauth" else None
+
+
+def allows(req: func.HttpRequest, role: Role) -> bool:
+    """Whether the caller may do what needs `role`: anyone when the mode is off, a caller
+    with only a function key (the key is the credential), else by the principal's roles."""
+    caller = signed_in(req)
+    return caller is None or caller.has(role)
+
+
 def authorize(req: func.HttpRequest, role: Role) -> None:
     """Refuse (403) a signed-in caller who lacks `role`."""
     if _auth_mode() != "easyauth":
@@ -94,6 +106,21 @@ def authorize(req: func.HttpRequest, role: Role) -> None:
             f"{caller.name} needs the {role.app_role} role"
             + (f" (or {' or '.join(wider)})" if wider else "")
             + " for this"
+        )
+
+
+# Fetch metadata the browser sends with every request: a page of another site (or of a
+# sibling subdomain) cannot make a signed-in browser change anything here. Clients that are
+# not browsers send none of it.
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+
+
+def refuse_cross_site(req: func.HttpRequest) -> None:
+    """Refuse (403) a state-changing request a browser sent on behalf of another site."""
+    site = (req.headers.get("sec-fetch-site") or "").lower()
+    if site in _FOREIGN_SITES:
+        raise ForbiddenError(
+            f"a {site} browser request may not change anything; use the dashboard or the API"
         )
 
 

@@ -16,7 +16,15 @@ from runs.services import retention_for
 if TYPE_CHECKING:
     import azure.functions as func
 
-    from api.schemas import CleanupQuery, DeploymentConfig, DeploymentId, DeploymentQuery, LogQuery
+    from api.schemas import (
+        CleanupQuery,
+        DeploymentConfig,
+        DeploymentId,
+        DeploymentQuery,
+        LogQuery,
+        ResourceQuery,
+        StepQuery,
+    )
     from haymaker.transitions import Command
 
 logger = logging.getLogger("haymaker.api")
@@ -157,6 +165,55 @@ async def get_deployment_logs(deployment_id: DeploymentId, query: LogQuery) -> R
     )
     cursor = items[-1].line if items else (query.after if query.after is not None else -1)
     return Reply(LogPage(deployment_id=deployment_id, items=items, cursor=cursor, total=total))
+
+
+@http.get(
+    "deployments/{deployment_id}/steps",
+    "getDeploymentSteps",
+    role=Role.READER,
+    responses={200: Response("StepPage", "Steps in order, and the waits after them")},
+    problems=(404,),
+)
+async def get_deployment_steps(deployment_id: DeploymentId, query: StepQuery) -> Reply:
+    """Timeline of one deployment: its steps and what it waited for."""
+    from api.schemas import StepPage
+    from haymaker.runtime import get_runtime
+    from haymaker.timeline import waits
+
+    stores = get_runtime().stores()
+    record = await stores.deployments.get(deployment_id)
+    # One step more than the page: the waits after its last step end where the next began.
+    marks = await stores.logs.steps(deployment_id, after=query.after, limit=query.limit + 1)
+    items, following = (
+        marks[: query.limit],
+        marks[query.limit] if len(marks) > query.limit else None,
+    )
+    approvals = (await stores.approvals.of_deployment(deployment_id)).items if items else []
+    found = waits(items, following, record.state, record.progress.resume_at, approvals)
+    cursor = items[-1].step if items else (query.after if query.after is not None else -1)
+    return Reply(StepPage(deployment_id=deployment_id, items=items, waits=found, cursor=cursor))
+
+
+@http.get(
+    "deployments/{deployment_id}/resources",
+    "getDeploymentResources",
+    role=Role.READER,
+    responses={200: Response("ResourcePage", "A page of what the deployment created")},
+    problems=(404, 422),
+)
+async def get_deployment_resources(deployment_id: DeploymentId, query: ResourceQuery) -> Reply:
+    """Resources one deployment created (what cleanup deletes)."""
+    from api.schemas import ResourcePage
+    from haymaker.runtime import get_runtime
+
+    stores = get_runtime().stores()
+    await stores.deployments.get(deployment_id)  # 404 for an unknown deployment
+    page = await stores.resources.page(
+        deployment_id, limit=query.limit, continuation=query.continuation
+    )
+    return Reply(
+        ResourcePage(deployment_id=deployment_id, items=page.items, continuation=page.continuation)
+    )
 
 
 @http.post(

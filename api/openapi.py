@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 _PROBLEMS = {
     400: "Malformed request (bad JSON, query parameter or identifier)",
-    403: "Signed in (App Service authentication) without the role this needs",
+    403: (
+        "Signed in (App Service authentication) without the role this needs, or a browser "
+        "request from another site to change something"
+    ),
     404: "No such deployment, schedule or workload",
     409: "Not legal in the current state (a transition, or a schedule at max_active)",
     422: (
@@ -67,6 +70,8 @@ def problem_statuses(operation: Operation) -> list[int]:
         statuses.add(422)
     if operation.role is not None:
         statuses |= {401, 403, 503}
+    if operation.method != "GET":
+        statuses.add(403)  # a browser request from another site
     return sorted(statuses)
 
 

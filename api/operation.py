@@ -34,7 +34,7 @@ from typing import Any, Literal
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.auth import Role, authorize
+from api.auth import Role, authorize, refuse_cross_site
 from api.http import json_response, problem_for, read_body
 from haymaker.errors import BadRequestError, InvalidKeyError
 
@@ -160,6 +160,8 @@ class Operation:
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient | None
     ) -> func.HttpResponse:
         try:
+            if self.method != "GET":
+                refuse_cross_site(req)
             if self.role is not None:
                 authorize(req, self.role)
             values = self.inputs(req)

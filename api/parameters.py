@@ -59,6 +59,18 @@ class LogQuery(Query):
     limit: PageSize = Field(default=1000, description="at most this many lines")
 
 
+class StepQuery(Query):
+    after: int | None = Field(
+        default=None, ge=-1, le=MAX_LOG_CURSOR, description="only steps after this step"
+    )
+    limit: PageSize = Field(default=1000, description="at most this many steps")
+
+
+class ResourceQuery(Query):
+    limit: PageSize = Field(default=100, description="page size")
+    continuation: Continuation | None = None
+
+
 class TranscriptQuery(Query):
     after: int | None = Field(
         default=None, ge=-1, le=MAX_LOG_CURSOR, description="only entries after this index"

@@ -4,7 +4,7 @@ them (handler annotations, `Response("DeploymentList", ...)`) instead of importi
 api.operation resolves the names here on first use: importing the app loads none of this."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -18,12 +18,14 @@ from api.parameters import (
     DeploymentQuery,
     LogQuery,
     PageSize,
+    ResourceQuery,
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
     ServiceAddQuery,
     ServiceName,
     ServiceQuery,
+    StepQuery,
     TranscriptQuery,
     WorkloadName,
 )
@@ -36,8 +38,10 @@ from haymaker.models import (
     DeploymentStatus,
     LogEntry,
     Resource,
+    StepMark,
 )
 from haymaker.schedules.models import ScheduleSpec, ScheduleState, ScheduleUpdate
+from haymaker.timeline import Wait
 from haymaker.workloads.manifest import WorkloadManifest
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "ApprovalKey",
     "ApprovalList",
     "ApprovalQuery",
+    "Caller",
     "CleanupPreview",
     "CleanupQuery",
     "Continuation",
@@ -63,6 +68,8 @@ __all__ = [
     "PageSize",
     "Problem",
     "Purged",
+    "ResourcePage",
+    "ResourceQuery",
     "ScheduleDeleteQuery",
     "ScheduleDeleted",
     "ScheduleId",
@@ -78,6 +85,8 @@ __all__ = [
     "ServiceQuery",
     "ServiceSpec",
     "ServiceView",
+    "StepPage",
+    "StepQuery",
     "TranscriptPage",
     "TranscriptQuery",
     "WorkloadList",
@@ -171,6 +180,26 @@ class Purged(BaseModel):
 class Metrics(BaseModel):
     deployments: dict[str, Any]
     schedules: dict[str, int]
+
+
+class StepPage(BaseModel):
+    deployment_id: str
+    items: list[StepMark]
+    waits: list[Wait] = Field(description="what the deployment waited for after these steps")
+    cursor: int = Field(description="pass as ?after= to get the steps that follow")
+
+
+class ResourcePage(BaseModel):
+    deployment_id: str
+    items: list[Resource]
+    continuation: str | None = None
+
+
+class Caller(BaseModel):
+    name: str | None = Field(description="the signed-in principal's name; null without one")
+    roles: list[str] = Field(description="app roles held, each one's implied roles included")
+    credential: Literal["principal", "function_key", "none"]
+    auth_mode: Literal["off", "easyauth"]
 
 
 class ServiceList(BaseModel):

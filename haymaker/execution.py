@@ -32,7 +32,7 @@ from haymaker.contracts import (
 from haymaker.errors import ConfigError, ConflictError
 from haymaker.llm.base import LLMClient, LLMError
 from haymaker.llm.prices import PriceTable
-from haymaker.models import DeploymentStatus, LogLevel, StepMark, StepOutcome
+from haymaker.models import DeploymentStatus, LogLevel, StepMark, StepOutcome, numeric_metrics
 from haymaker.settings import Settings
 from haymaker.store import DeploymentRecord, Stores
 from haymaker.telemetry import set_phase
@@ -71,7 +71,9 @@ def apply_step(
     record.progress.wake_event = wake_event if result.resume_at or approval else None
     if approval is not None:
         start_waiting(record, approval, now)
-    record.new_steps.append(_mark(record.progress.step, ctx, result, now, approval))
+    record.new_steps.append(
+        _mark(record.progress.step, ctx, result, now, approval, record.state.metadata)
+    )
     record.progress.step += 1
     if not result.phase_complete:
         record.progress.cursor = result.cursor
@@ -98,7 +100,12 @@ def check_approval_request(result: StepResult, phase_index: int, phases: Sequenc
 
 
 def _mark(
-    step: int, ctx: StepContext, result: StepResult, now: datetime, approval: Approval | None
+    step: int,
+    ctx: StepContext,
+    result: StepResult,
+    now: datetime,
+    approval: Approval | None,
+    metadata: dict[str, Any],
 ) -> StepMark:
     outcome: StepOutcome = "done"
     if approval is not None:
@@ -115,6 +122,7 @@ def _mark(
         finished_at=now,
         outcome=outcome,
         llm_calls=usage.llm_calls if usage else 0,
+        metrics=numeric_metrics(metadata),
     )
 
 

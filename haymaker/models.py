@@ -188,6 +188,19 @@ class StepMark(Model):
     finished_at: datetime
     outcome: StepOutcome = "done"
     llm_calls: int = 0
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="the deployment's numeric metadata after the step (items collected, ...)",
+    )
+
+
+def numeric_metrics(metadata: dict[str, Any]) -> dict[str, float]:
+    """The numbers among a deployment's metadata (not flags): what a chart can plot."""
+    return {
+        key: value
+        for key, value in metadata.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 class Resource(Model):

@@ -21,6 +21,14 @@ import httpx
 from devhost.azurite import ACCOUNT, DEFAULT_PORTS, Azurite, listening
 
 DEV_STORAGE = "UseDevelopmentStorage=true"
+# Where the app serves its dashboard (api.ui.MOUNT; the CLI does not import the app).
+DASHBOARD_PATH = "/api/ui/"
+
+
+def dashboard_url(base_url: str) -> str:
+    return base_url.rstrip("/") + DASHBOARD_PATH
+
+
 AZURITE_PORTS = DEFAULT_PORTS
 
 

@@ -23,7 +23,7 @@ def dev(
 ) -> None:
     """Run Azurite and the local Functions host until Ctrl-C (or SIGTERM, SIGHUP)."""
     # Imported here: it loads devhost, which only this command needs.
-    from haymaker_cli.dev import DevError, dev_environment, require_app_runtime
+    from haymaker_cli.dev import DevError, dashboard_url, dev_environment, require_app_runtime
 
     try:
         require_app_runtime()
@@ -34,6 +34,7 @@ def dev(
             console.print(
                 styled("Local host ready at ", (f"{url}/api", "bold"), " (Ctrl-C stops it)")
             )
+            console.print(styled("Dashboard: ", (dashboard_url(url), "bold")))
             console.print(
                 f"  try: HAYMAKER_URL={url} haymaker deploy data-collector -c item_count=50 --wait"
             )

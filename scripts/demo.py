@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from haymaker_cli.client import ApiClient, ApiError
-from haymaker_cli.dev import DevError, dev_environment
+from haymaker_cli.dev import DevError, dashboard_url, dev_environment
 from haymaker_cli.follow import wait_until_settled
 from haymaker_cli.output import console, styled
 from haymaker_cli.views import print_lines, show_state
@@ -22,6 +22,7 @@ def main() -> int:
         with dev_environment(ROOT, port) as url, ApiClient(url) as client:
             console.rule("Haymaker Functions demo")
             console.print(f"Local host with Azurite at {url}/api")
+            console.print(styled("Dashboard (while the demo runs): ", (dashboard_url(url), "bold")))
             accepted = client.deploy(
                 "data-collector", {"item_count": 50, "goal": "Collect 50 data items"}
             )

@@ -43,6 +43,10 @@ def test_function_app_registers_everything(function_app):
         ("services/{service_name}", "DELETE"),
         ("deployments/{deployment_id}", "DELETE"),
         ("metrics", "GET"),
+        ("me", "GET"),
+        ("deployments/{deployment_id}/steps", "GET"),
+        ("deployments/{deployment_id}/resources", "GET"),
+        ("ui/{*path}", "GET"),
         ("approvals", "GET"),
         ("deployments/{deployment_id}/approvals", "GET"),
         ("deployments/{deployment_id}/approvals/{key}", "POST"),
@@ -52,10 +56,9 @@ def test_function_app_registers_everything(function_app):
         "schedule_tick",
     ]
     levels = {f.route: f.auth_level for f in function_app.http}
-    assert levels["health"] == levels["openapi.json"] == "anonymous"
-    assert {
-        level for route, level in levels.items() if route not in ("health", "openapi.json")
-    } == {"function"}
+    anonymous = ("health", "openapi.json", "ui/{*path}")  # the dashboard's files hold no data
+    assert {levels[route] for route in anonymous} == {"anonymous"}
+    assert {level for route, level in levels.items() if route not in anonymous} == {"function"}
 
 
 def test_importing_the_app_stays_light_and_never_touches_devhost():

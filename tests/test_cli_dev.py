@@ -74,6 +74,7 @@ def test_a_signal_stops_azurite_and_the_host_and_frees_their_ports(tmp_path, sig
         assert not listening(host_port)
         assert not listening(table_port)
         assert dev.returncode == 128 + sig, rest
+        assert f"Dashboard: http://127.0.0.1:{host_port}/api/ui/" in "".join(shown) + rest
     finally:
         for pid in children:  # if it left them behind
             if running(pid):

@@ -8,6 +8,7 @@ extra round trip."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,7 +74,7 @@ class LogStore:
         )
         marks: list[StepMark] = []
         async for entity in query:
-            marks.append(StepMark.model_validate(dict(entity)))
+            marks.append(_step_mark(dict(entity)))
             if len(marks) >= limit:
                 break
         return marks
@@ -124,4 +125,12 @@ class LogStore:
 
 
 def _step_row(mark: StepMark) -> dict[str, Any]:
-    return mark.model_dump(mode="python")
+    row = mark.model_dump(mode="python", exclude={"metrics"})
+    # A table property holds no mapping: the metrics travel as one JSON string.
+    row["metrics"] = json.dumps(mark.metrics, separators=(",", ":"))
+    return row
+
+
+def _step_mark(entity: dict[str, Any]) -> StepMark:
+    metrics = entity.pop("metrics", None)
+    return StepMark.model_validate({**entity, "metrics": json.loads(metrics) if metrics else {}})
