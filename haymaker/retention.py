@@ -54,7 +54,8 @@ class Retention:
         await self.purge_orchestration(deployment_id)
         lines = await self.stores.logs.delete_all(deployment_id)
         resources = await self.stores.resources.delete_all(deployment_id)
-        await self.stores.deployments.delete(record)  # under its ETag: a concurrent command wins
+        # Under its ETag (a concurrent command wins), leaving deployment.purged in its outbox.
+        await self.stores.deployments.delete(record, self.clock())
         logger.info("purged deployment %s", deployment_id, extra={"deployment_id": deployment_id})
         return PurgeReport(deployment_id, lines, resources)
 
