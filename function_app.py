@@ -5,10 +5,13 @@ import azure.functions as func
 
 from activities.deployment import bp as deployment_activities
 from api.deployments import bp as deployment_api
+from api.events import bp as event_api
 from api.meta import bp as meta_api
 from api.schedules import bp as schedule_api
+from api.subscriptions import bp as subscription_api
 from api.workloads import bp as workload_api
 from orchestrators.deployment import bp as deployment_orchestrators
+from timers.events import bp as event_timer
 from timers.retention import bp as retention_timer
 from timers.scheduler import bp as scheduler_timer
 
@@ -21,6 +24,9 @@ for blueprint in (
     schedule_api,
     scheduler_timer,
     retention_timer,
+    event_api,
+    subscription_api,
+    event_timer,
     workload_api,
     meta_api,
 ):

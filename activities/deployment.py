@@ -1,14 +1,24 @@
 """The deployment orchestration's activities. Each takes one contract as a JSON object and
-returns one, and delegates to `haymaker.execution.Executor`."""
+returns one, and delegates to `haymaker.execution.Executor`; each runs as a span of the
+deployment's trace (the request's traceparent)."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import azure.durable_functions as df
 
-from haymaker import telemetry
-from haymaker.contracts import CleanupRequest, FinishRequest, ReconcileRequest, StepRequest
-from haymaker.runtime import get_runtime
+from haymaker import telemetry, tracing
+from haymaker.contracts import (
+    CleanupRequest,
+    DeploymentView,
+    FinishRequest,
+    ReconcileRequest,
+    StepRequest,
+    Traced,
+)
+from haymaker.runtime import Runtime, get_runtime
 from haymaker.telemetry import log_context
 
 bp = df.Blueprint()
@@ -18,35 +28,67 @@ telemetry.install()
 logger = logging.getLogger("haymaker.activities")
 
 
+@contextmanager
+def _activity(name: str, request: Traced, **attributes: Any) -> Iterator[tuple[Runtime, Any]]:
+    deployment_id = getattr(request, "deployment_id", None)
+    runtime = get_runtime()  # first: it switches tracing on when the settings ask for it
+    with (
+        log_context(
+            deployment_id=deployment_id,
+            instance_id=deployment_id,
+            trace_id=tracing.trace_id_of(request.traceparent),
+            **attributes,
+        ),
+        tracing.span(
+            f"deployment.{name}",
+            parent=request.traceparent,
+            attributes={"haymaker.deployment_id": deployment_id, **_prefixed(attributes)},
+        ) as span,
+    ):
+        yield runtime, span
+
+
+def _prefixed(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {f"haymaker.{key}": value for key, value in attributes.items()}
+
+
+def _outcome(span: Any, view: DeploymentView) -> None:
+    tracing.set_attributes(
+        span, {"haymaker.status": view.status.value, "haymaker.phase": view.phase}
+    )
+
+
 @bp.activity_trigger(input_name="payload")
 async def reconcile_deployment(payload: dict[str, Any]) -> dict[str, Any]:
     request = ReconcileRequest.model_validate(payload)
-    with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
-        view = await get_runtime().executor().reconcile(request)
+    with _activity("reconcile", request) as (runtime, span):
+        view = await runtime.executor().reconcile(request)
+        _outcome(span, view)
     return view.to_payload()
 
 
 @bp.activity_trigger(input_name="payload")
 async def run_deployment_step(payload: dict[str, Any]) -> dict[str, Any]:
     request = StepRequest.model_validate(payload)
-    with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
-        view = await get_runtime().executor().run_step(request)
+    with _activity("step", request, step=request.step) as (runtime, span):
+        view = await runtime.executor().run_step(request)
+        _outcome(span, view)
     return view.to_payload()
 
 
 @bp.activity_trigger(input_name="payload")
 async def cleanup_deployment(payload: dict[str, Any]) -> dict[str, Any]:
     request = CleanupRequest.model_validate(payload)
-    with log_context(
-        deployment_id=request.deployment_id, instance_id=request.deployment_id, phase="cleanup"
-    ):
-        progress = await get_runtime().executor().cleanup(request)
+    with _activity("cleanup", request, phase="cleanup") as (runtime, span):
+        progress = await runtime.executor().cleanup(request)
+        _outcome(span, progress.view)
     return progress.to_payload()
 
 
 @bp.activity_trigger(input_name="payload")
 async def finish_deployment(payload: dict[str, Any]) -> dict[str, Any]:
     request = FinishRequest.model_validate(payload)
-    with log_context(deployment_id=request.deployment_id, instance_id=request.deployment_id):
-        view = await get_runtime().executor().finish(request)
+    with _activity("finish", request) as (runtime, span):
+        view = await runtime.executor().finish(request)
+        _outcome(span, view)
     return view.to_payload()

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from haymaker.events.subscriptions import SUBSCRIPTION_ID_PATTERN
 from haymaker.keys import DEPLOYMENT_ID_PATTERN, SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
 from haymaker.models import DeploymentStatus
 from haymaker.store.logs import MAX_LOG_CURSOR
@@ -24,6 +25,9 @@ Continuation = Annotated[
     str, Field(pattern=CONTINUATION_PATTERN, description="token from the previous page")
 ]
 PageSize = Annotated[int, Field(ge=1, le=1000, description="page size")]
+SubscriptionId = Annotated[
+    str, Field(pattern=SUBSCRIPTION_ID_PATTERN, description="webhook subscription id")
+]
 
 
 class Query(BaseModel):
@@ -63,3 +67,20 @@ class ScheduleQuery(Query):
 
 class ScheduleDeleteQuery(Query):
     stop_runs: bool = Field(default=False, description="stop its active runs too")
+
+
+class EventQuery(Query):
+    after: int = Field(
+        default=0, ge=0, le=10**15, description="only events after this cursor (0: the oldest)"
+    )
+    subject: str | None = Field(
+        default=None,
+        pattern=DEPLOYMENT_ID_PATTERN,
+        description="only events about this deployment (or schedule)",
+    )
+    limit: PageSize = Field(default=100, description="at most this many events")
+
+
+class PageQuery(Query):
+    limit: PageSize = 50
+    continuation: Continuation | None = None

@@ -6,20 +6,24 @@ api.operation resolves the names here on first use: importing the app loads none
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.parameters import (
     CleanupQuery,
     Continuation,
     DeploymentId,
     DeploymentQuery,
+    EventQuery,
     LogQuery,
+    PageQuery,
     PageSize,
     ScheduleDeleteQuery,
     ScheduleId,
     ScheduleQuery,
+    SubscriptionId,
     WorkloadName,
 )
+from haymaker.events.subscriptions import DeadLetter, Delivery, Subscription, SubscriptionSpec
 from haymaker.models import (
     DeploymentConfig,
     DeploymentState,
@@ -33,17 +37,23 @@ from haymaker.workloads.manifest import WorkloadManifest
 __all__ = [
     "CleanupPreview",
     "CleanupQuery",
+    "CloudEvent",
     "Continuation",
+    "DeadLetter",
+    "DeadLetterPage",
     "DeployAccepted",
     "DeploymentConfig",
     "DeploymentId",
     "DeploymentList",
     "DeploymentQuery",
     "DeploymentState",
+    "EventPage",
+    "EventQuery",
     "Health",
     "LogPage",
     "LogQuery",
     "Metrics",
+    "PageQuery",
     "PageSize",
     "Problem",
     "Purged",
@@ -55,6 +65,12 @@ __all__ = [
     "ScheduleSpec",
     "ScheduleUpdate",
     "ScheduleView",
+    "Subscription",
+    "SubscriptionDeleted",
+    "SubscriptionId",
+    "SubscriptionList",
+    "SubscriptionSpec",
+    "SubscriptionView",
     "WorkloadList",
     "WorkloadManifest",
     "WorkloadName",
@@ -139,3 +155,45 @@ class Purged(BaseModel):
 class Metrics(BaseModel):
     deployments: dict[str, Any]
     schedules: dict[str, int]
+
+
+class CloudEvent(BaseModel):
+    """A lifecycle event: CloudEvents 1.0, structured JSON (docs/events.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str
+    id: str = Field(description="unique: a receiver drops an id it has seen")
+    source: str
+    type: str
+    subject: str | None = Field(default=None, description="the deployment (or schedule) id")
+    time: datetime | None = None
+    datacontenttype: str | None = None
+    sequence: str | None = Field(default=None, description="orders a subject's events")
+    traceparent: str | None = Field(default=None, description="the deployment's trace")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventPage(BaseModel):
+    items: list[CloudEvent]
+    cursor: int = Field(description="pass as ?after= to get the events that follow")
+
+
+class SubscriptionView(Subscription):
+    delivery: Delivery = Field(description="how far delivery has come, and its last failure")
+    lag: int = Field(description="events in the feed not yet dealt with")
+
+
+class SubscriptionList(BaseModel):
+    items: list[SubscriptionView]
+    continuation: str | None = None
+
+
+class SubscriptionDeleted(BaseModel):
+    subscription_id: str
+    deleted: bool = True
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
+    continuation: str | None = None

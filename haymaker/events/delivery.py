@@ -38,6 +38,9 @@ class DeliveryFailed(Exception):
 class Sink(Protocol):
     name: str
     batch_size: int
+    # Where a sink with no delivery state starts (None: it is not delivered to until it
+    # has one; a webhook's is made with its subscription).
+    start_at: int | None
 
     def wants(self, event: dict[str, Any]) -> bool: ...
 
@@ -84,12 +87,11 @@ class Deliverer:
         self.lease = timedelta(seconds=lease_seconds)
         self.run_seconds = run_seconds
 
-    async def deliver(self, sink: Sink, start_at: int) -> DeliveryReport:
-        """Send what `sink` has not had yet, for at most run_seconds (a sink seen for the
-        first time starts after feed seq `start_at`)."""
+    async def deliver(self, sink: Sink) -> DeliveryReport:
+        """Send what `sink` has not had yet, for at most run_seconds."""
         report = DeliveryReport(sink.name)
         now = self.clock()
-        lease = await self.subscriptions.take_lease(sink.name, now, now + self.lease, start_at)
+        lease = await self.subscriptions.take_lease(sink.name, now, now + self.lease, sink.start_at)
         if lease is None:
             report.skipped = True
             return report

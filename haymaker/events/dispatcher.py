@@ -79,18 +79,15 @@ class Dispatcher:
     async def deliver(self) -> list[DeliveryReport]:
         """Every sink's turn, side by side: a slow one holds up nobody else."""
         sinks = await self.sinks()
-        if not sinks:
-            return []
-        head = await self.stores.feed.head()
         try:
-            return list(await asyncio.gather(*(self.deliver_to(sink, head) for sink in sinks)))
+            return list(await asyncio.gather(*(self.deliver_to(sink) for sink in sinks)))
         finally:
             for sink in sinks:
                 await sink.close()
 
-    async def deliver_to(self, sink: Sink, head: int) -> DeliveryReport:
+    async def deliver_to(self, sink: Sink) -> DeliveryReport:
         try:
-            return await self.deliverer.deliver(sink, head)
+            return await self.deliverer.deliver(sink)
         except Exception as exc:  # storage trouble: the next run goes on from the cursor
             logger.exception("delivery to %s stopped", sink.name)
             return DeliveryReport(sink.name, errors=[type(exc).__name__])

@@ -31,6 +31,7 @@ def check_endpoint(endpoint: str) -> None:
 class EventGridSink:
     name = SINK
     batch_size = 50  # Event Grid takes up to 1 MB per request; events are a few KB
+    start_at = 0  # the whole feed (as far as it is kept): nothing before its setup is lost
 
     def __init__(self, endpoint: str, credential: Any) -> None:
         check_endpoint(endpoint)

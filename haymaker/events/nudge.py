@@ -46,24 +46,20 @@ class Nudger:
                 logger.exception("event dispatch after a write failed; the timer retries")
 
     async def _deliver(self, dispatcher: Dispatcher) -> None:
-        sinks = await dispatcher.sinks()
-        if not sinks:
-            return
-        head = await dispatcher.stores.feed.head()
-        for sink in sinks:
+        for sink in await dispatcher.sinks():
             running = self._sinks.get(sink.name)
             if running is not None and not running.done():
                 self._rerun.add(sink.name)  # it reads the feed again when it is done
                 await sink.close()
                 continue
             self._sinks[sink.name] = asyncio.get_running_loop().create_task(
-                self._sink_rounds(dispatcher, sink, head)
+                self._sink_rounds(dispatcher, sink)
             )
 
-    async def _sink_rounds(self, dispatcher: Dispatcher, sink: Sink, head: int) -> None:
+    async def _sink_rounds(self, dispatcher: Dispatcher, sink: Sink) -> None:
         try:
             while True:
-                await dispatcher.deliver_to(sink, head)
+                await dispatcher.deliver_to(sink)
                 if sink.name not in self._rerun:
                     return
                 self._rerun.discard(sink.name)

@@ -97,6 +97,7 @@ class WebhookSink:
     """One subscription: each event POSTed on its own, in feed order, signed."""
 
     batch_size = 1
+    start_at = None  # its delivery state is made with the subscription
 
     def __init__(
         self,

@@ -144,14 +144,17 @@ class SubscriptionStore:
         await table.upsert_entity(_delivery_row(sink, state), mode=UpdateMode.REPLACE)
 
     async def take_lease(
-        self, sink: str, now: datetime, until: datetime, start_at: int
+        self, sink: str, now: datetime, until: datetime, start_at: int | None
     ) -> Lease | None:
         """The sink's delivery state, leased until `until`; None while another holds it. A
-        sink seen for the first time starts after feed seq `start_at`."""
+        sink seen for the first time starts after feed seq `start_at` (None: it has no
+        state yet, so it is not delivered to: a subscription being deleted)."""
         table = await self._tables.get(TABLE)
         try:
             entity = await table.get_entity(DELIVERIES, sink)
         except ResourceNotFoundError:
+            if start_at is None:
+                return None
             state = Delivery(cursor=start_at, lease_until=until)
             try:
                 meta = await table.create_entity(_delivery_row(sink, state))
