@@ -18,6 +18,7 @@ import typer
 from haymaker_cli import session
 from haymaker_cli.deployments import deployments_app
 from haymaker_cli.dev_command import dev
+from haymaker_cli.events import events, subscription_app
 from haymaker_cli.output import console, error
 from haymaker_cli.profiles import profile_app
 from haymaker_cli.redaction import redact
@@ -41,7 +42,9 @@ app.add_typer(deployments_app)
 app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(profile_app, name="profile")
+app.add_typer(subscription_app, name="subscription")
 app.command()(dev)
+app.command()(events)
 
 
 def installed_version() -> str:
