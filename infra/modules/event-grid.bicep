@@ -20,7 +20,8 @@ param principalId string
 var dataSenderRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'd5a91429-5739-47e2-a06b-3470a27159e7')
 
 resource topic 'Microsoft.EventGrid/topics@2022-06-15' = {
-  // checkov:skip=CKV_AZURE_106: Subscribers are Event Grid event subscriptions in Azure; publishing needs an Entra ID token (local auth is off).
+  // checkov:skip=CKV_AZURE_106: The app publishes from Flex Consumption without a virtual network; publishing needs an Entra ID token (local auth is off).
+  // checkov:skip=CKV_AZURE_193: The app publishes from Flex Consumption without a virtual network; publishing needs an Entra ID token (local auth is off).
   name: name
   location: location
   tags: tags
