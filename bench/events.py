@@ -97,7 +97,9 @@ async def main(count: int) -> None:
         plain = sum(quiet_trips) / len(quiet_trips)
         with_event = sum(event_trips) / len(event_trips)
         print(f"storage round trips per step, no event:   {plain:.2f} (read, log lines, entity)")
-        print(f"storage round trips per step, with event: {with_event:.2f} (its event in the entity's transaction)")
+        print(
+            f"storage round trips per step, with event: {with_event:.2f} (its event in the entity's transaction)"
+        )
         print(f"added by the outbox: {with_event - plain:+.2f} (goal: +0)")
 
         await runtime.dispatcher().sweep()  # the steps' events, before the subscription
@@ -112,7 +114,10 @@ async def main(count: int) -> None:
         while len(receiver.accepted()) < count:
             await runtime.dispatcher().deliver()
         elapsed = time.perf_counter() - started
-        print(f"events delivered to a loopback webhook: {count / elapsed:.0f}/s ({count} in {elapsed:.2f} s, signed, one POST each, in order)")
+        print(
+            f"events delivered to a loopback webhook: {count / elapsed:.0f}/s "
+            f"({count} in {elapsed:.2f} s, signed, one POST each, in order)"
+        )
         await counted.tables.close()
     finally:
         receiver.stop()
