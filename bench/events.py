@@ -57,6 +57,51 @@ async def round_trips(stores: Stores, sent: list[int], change) -> int:  # type: 
     return sent[0] - before
 
 
+async def step_seconds(stores: Stores, deployment_id: str, steps: int) -> float:
+    """Median time of `steps` phase-changing steps (each writes an event, which nudges the
+    dispatcher in the background)."""
+    import statistics
+
+    times = []
+    for n in range(steps):
+        started = time.perf_counter()
+        await stores.mutate(deployment_id, lambda r, n=n: setattr(r.state, "phase", f"p{n}"))
+        times.append(time.perf_counter() - started)
+        await asyncio.sleep(0.01)  # let the background dispatcher run between steps
+    return statistics.median(times)
+
+
+async def slow_endpoint(runtime: Runtime) -> None:
+    """Steps with a subscriber that takes 10 s to answer each delivery, against none."""
+    stores = runtime.stores()  # with the nudger: each event is dispatched in the background
+    for name in ("bench-alone", "bench-slow"):
+        await stores.deployments.create(
+            DeploymentRecord(
+                state=DeploymentState(
+                    deployment_id=name, workload_name="data-collector", created_at=NOW
+                )
+            )
+        )
+    alone = await step_seconds(stores, "bench-alone", 30)
+    slow = Receiver(delay=10.0).start()
+    try:
+        spec = SubscriptionSpec(url=slow.url, secret="bench-secret-0123456789")
+        await stores.subscriptions.create(spec, NOW, await stores.feed.head())
+        with_slow = await step_seconds(stores, "bench-slow", 30)
+        print(
+            f"step time with a 10 s webhook subscribed: {with_slow * 1000:.1f} ms, "
+            f"without: {alone * 1000:.1f} ms (ratio {with_slow / alone:.2f}; goal ~1)"
+        )
+    finally:
+        # Deliveries to the slow endpoint are still under way: the bench ends without them.
+        import logging
+
+        for name in ("haymaker.events", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        slow.released.set()
+        slow.stop()
+
+
 async def main(count: int) -> None:
     azurite = Azurite(ROOT).start()
     receiver = Receiver().start()
@@ -119,6 +164,7 @@ async def main(count: int) -> None:
             f"({count} in {elapsed:.2f} s, signed, one POST each, in order)"
         )
         await counted.tables.close()
+        await slow_endpoint(runtime)
     finally:
         receiver.stop()
         azurite.stop()
