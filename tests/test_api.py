@@ -269,6 +269,12 @@ async def test_health_and_openapi(api, host):
         ("/schedules/{schedule_id}/trigger", "post"),
         ("/deployments/{deployment_id}", "delete"),
         ("/metrics", "get"),
+        ("/events", "get"),
+        ("/subscriptions", "get"),
+        ("/subscriptions", "post"),
+        ("/subscriptions/{subscription_id}", "get"),
+        ("/subscriptions/{subscription_id}", "delete"),
+        ("/subscriptions/{subscription_id}/dead-letters", "get"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

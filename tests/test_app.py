@@ -38,8 +38,15 @@ def test_function_app_registers_everything(function_app):
         ("schedules/{schedule_id}/trigger", "POST"),
         ("deployments/{deployment_id}", "DELETE"),
         ("metrics", "GET"),
+        ("events", "GET"),
+        ("subscriptions", "GET"),
+        ("subscriptions", "POST"),
+        ("subscriptions/{subscription_id}", "GET"),
+        ("subscriptions/{subscription_id}", "DELETE"),
+        ("subscriptions/{subscription_id}/dead-letters", "GET"),
     }
     assert sorted(timer.name for timer in function_app.timers) == [
+        "event_dispatch",
         "retention_sweep",
         "schedule_tick",
     ]

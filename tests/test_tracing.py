@@ -73,14 +73,15 @@ def parent_id(span: ReadableSpan) -> str | None:
     return f"{span.parent.span_id:016x}" if span.parent else None
 
 
-async def test_one_deployment_is_one_trace(spans, app_env, function_app, registry, caplog):
-    registry.add(TracedAgent)
+async def test_one_deployment_is_one_trace(spans, app_env, function_app, caplog):
     stub = LLMStub().start()
     receiver = Receiver().start()
     spans.clear()
     config = stub_config(stub, Provider.ANTHROPIC)
     try:
         with use_runtime(llm_factory=lambda: create_llm_client(config)) as runtime:
+            if "traced-agent" not in runtime.registry.names():
+                runtime.registry.add(TracedAgent)
             # a webhook subscription, so deliveries are spans too
             stores = runtime.stores()
             from haymaker.events.subscriptions import SubscriptionSpec

@@ -3,7 +3,8 @@
 Targets follow http_fetch's rules against server-side request forgery (haymaker.tools.builtin
 .netpolicy), reused rather than copied: https only, no user:password@, and every address
 the host resolves to public (no private, loopback, link-local, shared or metadata address),
-checked when the subscription is made and again as each delivery connects. Hosts listed in
+checked as each delivery connects (a literal address, and a refused scheme or name, already
+when the subscription is made). Hosts listed in
 HAYMAKER_WEBHOOK_ALLOWED_HOSTS may use plain http and any address but a cloud metadata one.
 Redirects are not followed: a 3xx answer is a failed delivery.
 
@@ -14,9 +15,7 @@ reach a log line, an error message or a span: only the scheme and host do.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -56,6 +55,8 @@ def check_url(url: str, policy: HostPolicy) -> None:
     except ValueError:
         raise FetchRefused("the URL is not valid") from None
     host = target.raw_host or ""
+    if target.scheme in ("http", "https") and _loopback_name(host) and not policy.trusts(host):
+        raise FetchRefused(f"{host} is a loopback address; list it to allow it")
     if target.scheme != "https" and not (target.scheme == "http" and policy.trusts(host)):
         raise FetchRefused(
             f"webhooks must use https (plain http only to a host in "
@@ -65,32 +66,21 @@ def check_url(url: str, policy: HostPolicy) -> None:
 
 
 async def check_target(url: str, policy: HostPolicy) -> None:
-    """A new subscription's URL: the rules above, and the addresses its host has now
-    (ValidationFailedError, naming the rule, when refused)."""
+    """A new subscription's URL, by the rules above (ValidationFailedError naming the rule).
+    No name is looked up here: what a name resolves to is checked as each delivery connects
+    (a refused one fails, is retried and in the end dead-lettered, visibly)."""
     try:
         check_url(url, policy)
-        await _check_resolved(url, policy)
     except FetchRefused as exc:
         raise ValidationFailedError(
             f"url: {exc}", errors=[{"key": "url", "message": str(exc)}]
         ) from None
 
 
-async def _check_resolved(url: str, policy: HostPolicy) -> None:
-    from yarl import URL
-
-    target = URL(url)
-    host = target.raw_host or ""
-    if policy.trusts(host):
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, target.port or 443, type=socket.SOCK_STREAM
-        )
-    except OSError:
-        raise FetchRefused(f"could not resolve {host}") from None
-    for info in infos:
-        policy.check_address(host, ipaddress.ip_address(info[4][0]))
+def _loopback_name(host: str) -> bool:
+    """localhost and its subdomains always mean this machine (RFC 6761)."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
 
 
 class WebhookSink:
