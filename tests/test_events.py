@@ -618,3 +618,23 @@ def test_retry_backoff_doubles_up_to_its_cap():
 
     policy = RetryPolicy(first_backoff=2, window=timedelta(hours=1), max_backoff=10)
     assert [policy.backoff(n) for n in range(1, 6)] == [2, 4, 8, 10, 10]
+
+
+async def test_old_events_leave_the_feed_once_every_sink_has_them(
+    stores: Stores, storage_settings: StorageSettings
+):
+    runtime = runtime_for(storage_settings)
+    try:
+        await three_deployments(stores)
+        await runtime.dispatcher().sweep()
+        await stores.subscriptions.create(
+            SubscriptionSpec(url="https://93.184.215.14/h", secret=SECRET), NOW, 4
+        )
+        later = datetime.now(UTC) + timedelta(days=1)
+        slowest = await stores.subscriptions.slowest_cursor(await stores.feed.head())
+        assert slowest == 4  # the subscription has dealt with the first four only
+        assert await stores.feed.forget(later, up_to=slowest) == 4
+        assert [e.seq for e in await stores.feed.read(after=0)] == [5, 6, 7, 8, 9]
+        assert await stores.feed.forget(datetime.now(UTC) - timedelta(days=1), up_to=9) == 0
+    finally:
+        await close_stores()

@@ -20,6 +20,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -27,7 +28,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 
 from haymaker.errors import ConcurrencyError
 from haymaker.store.outbox import OutboxRow
-from haymaker.store.tables import MAX_BATCH, Tables
+from haymaker.store.tables import MAX_BATCH, Tables, delete_rows
 
 TABLE = "events"
 PARTITION = "feed"
@@ -145,6 +146,28 @@ class EventFeed:
             if len(events) >= limit:
                 break
         return events
+
+    async def forget(self, before: datetime, *, up_to: int, limit: int = 1000) -> int:
+        """Delete at most `limit` events older than `before`, none past seq `up_to` (what
+        every sink has dealt with); returns how many."""
+        table = await self._tables.get(TABLE)
+        query = table.query_entities(
+            "PartitionKey eq @pk and RowKey gt @first and RowKey le @last and Timestamp lt @before",
+            parameters={
+                "pk": PARTITION,
+                "first": "e-",
+                "last": event_key(up_to),
+                "before": before,
+            },
+            select=["RowKey"],
+        )
+        keys: list[str] = []
+        async for entity in query:
+            keys.append(entity["RowKey"])
+            if len(keys) >= limit:
+                break
+        await delete_rows(table, PARTITION, keys)
+        return len(keys)
 
 
 def _advance(entity: dict[str, Any], current: Any | None) -> tuple[str, dict[str, Any], dict]:

@@ -192,6 +192,14 @@ class SubscriptionStore:
         lease.etag = meta["etag"]
         return True
 
+    async def slowest_cursor(self, head: int) -> int:
+        """The feed position every sink has dealt with (`head` when there is none)."""
+        table = await self._tables.get(TABLE)
+        query = table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": DELIVERIES}, select=["cursor"]
+        )
+        return min([int(entity["cursor"]) async for entity in query] or [head])
+
     # -- dead letters --------------------------------------------------------------------------
 
     async def dead_letter(self, sink: str, letter: DeadLetter) -> None:
