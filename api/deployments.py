@@ -62,9 +62,9 @@ async def deploy(
     lifecycle = runtime.lifecycle()
     limit = runtime.settings.deploy_rate_limit
     await runtime.stores().ratelimits.take(caller_key(req), "deploy", limit, runtime.clock())
-    record = await lifecycle.create(body)
+    record = await lifecycle.create(body, traceparent=req.headers.get("traceparent"))
     try:
-        await start_run(client, record.deployment_id)
+        await start_run(client, record.deployment_id, record.state.traceparent)
     except Exception as exc:
         logger.exception("orchestration of %s did not start", record.deployment_id)
         await lifecycle.fail_unstarted(

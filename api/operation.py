@@ -36,6 +36,7 @@ import azure.functions as func
 
 from api.auth import Role, authorize, refuse_cross_site
 from api.http import json_response, problem_for, read_body
+from haymaker import tracing
 from haymaker.errors import BadRequestError, InvalidKeyError
 
 Method = Literal["GET", "POST", "PATCH", "DELETE"]
@@ -159,19 +160,51 @@ class Operation:
     async def serve(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient | None
     ) -> func.HttpResponse:
-        try:
-            if self.method != "GET":
-                refuse_cross_site(req)
-            if self.role is not None:
-                authorize(req, self.role)
-            values = self.inputs(req)
-            if self.takes_request:
-                values["req"] = req
-            if self.takes_client:
-                values["client"] = client
-            return self.respond(await self.handler(**values))
-        except Exception as exc:
-            return problem_for(exc)
+        with _server_span(req, self) as span:
+            try:
+                if self.method != "GET":
+                    refuse_cross_site(req)
+                if self.role is not None:
+                    authorize(req, self.role)
+                values = self.inputs(req)
+                if self.takes_request:
+                    values["req"] = req
+                if self.takes_client:
+                    values["client"] = client
+                response = self.respond(await self.handler(**values))
+            except Exception as exc:
+                response = problem_for(exc)
+            tracing.set_attributes(span, {"http.response.status_code": response.status_code})
+            if response.status_code >= 500:
+                tracing.mark_error(span, str(response.status_code))
+            return response
+
+
+def _server_span(req: func.HttpRequest, operation: Operation) -> Any:
+    """The request's span (a child of the caller's traceparent), once tracing is on."""
+    if not tracing.enabled():
+        _switch_tracing_on()
+    return tracing.span(
+        f"{operation.method} /{operation.route}",
+        parent=req.headers.get("traceparent"),
+        kind="server",
+        attributes={
+            "http.request.method": operation.method,
+            "http.route": f"/{operation.route}",
+            "haymaker.operation_id": operation.operation_id,
+        },
+    )
+
+
+def _switch_tracing_on() -> None:
+    """The runtime switches tracing on as the settings ask, when it is first built; a
+    malformed setting is the handler's to report."""
+    from haymaker.runtime import get_runtime
+
+    try:
+        get_runtime()
+    except Exception:
+        return
 
 
 def parse_query(model: Any, req: func.HttpRequest) -> Any:

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from haymaker.approvals import APPROVAL_KEY_PATTERN, ApprovalStatus
+from haymaker.events.subscriptions import SUBSCRIPTION_ID_PATTERN
 from haymaker.integrations.models import SERVICE_NAME_PATTERN
 from haymaker.keys import DEPLOYMENT_ID_PATTERN, SCHEDULE_ID_PATTERN, WORKLOAD_NAME_PATTERN
 from haymaker.models import DeploymentStatus
@@ -35,6 +36,9 @@ Continuation = Annotated[
     str, Field(pattern=CONTINUATION_PATTERN, description="token from the previous page")
 ]
 PageSize = Annotated[int, Field(ge=1, le=1000, description="page size")]
+SubscriptionId = Annotated[
+    str, Field(pattern=SUBSCRIPTION_ID_PATTERN, description="webhook subscription id")
+]
 
 
 class Query(BaseModel):
@@ -114,4 +118,21 @@ class ApprovalQuery(Query):
 
 class DeploymentApprovalQuery(Query):
     limit: PageSize = 100
+    continuation: Continuation | None = None
+
+
+class EventQuery(Query):
+    after: int = Field(
+        default=0, ge=0, le=10**15, description="only events after this cursor (0: the oldest)"
+    )
+    subject: str | None = Field(
+        default=None,
+        pattern=DEPLOYMENT_ID_PATTERN,
+        description="only events about this deployment (or schedule)",
+    )
+    limit: PageSize = Field(default=100, description="at most this many events")
+
+
+class PageQuery(Query):
+    limit: PageSize = 50
     continuation: Continuation | None = None

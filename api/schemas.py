@@ -6,7 +6,7 @@ api.operation resolves the names here on first use: importing the app loads none
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.parameters import (
     ApprovalKey,
@@ -16,7 +16,9 @@ from api.parameters import (
     DeploymentApprovalQuery,
     DeploymentId,
     DeploymentQuery,
+    EventQuery,
     LogQuery,
+    PageQuery,
     PageSize,
     ResourceQuery,
     ScheduleDeleteQuery,
@@ -26,11 +28,13 @@ from api.parameters import (
     ServiceName,
     ServiceQuery,
     StepQuery,
+    SubscriptionId,
     TranscriptQuery,
     WorkloadName,
 )
 from haymaker.agents.transcript import TranscriptEntry
 from haymaker.approvals import Approval, DecisionRequest
+from haymaker.events.subscriptions import DeadLetter, Delivery, Subscription, SubscriptionSpec
 from haymaker.integrations.models import ServiceSpec, ServiceView
 from haymaker.models import (
     DeploymentConfig,
@@ -52,7 +56,10 @@ __all__ = [
     "Caller",
     "CleanupPreview",
     "CleanupQuery",
+    "CloudEvent",
     "Continuation",
+    "DeadLetter",
+    "DeadLetterPage",
     "DecisionRequest",
     "DeployAccepted",
     "DeploymentApprovalQuery",
@@ -61,10 +68,13 @@ __all__ = [
     "DeploymentList",
     "DeploymentQuery",
     "DeploymentState",
+    "EventPage",
+    "EventQuery",
     "Health",
     "LogPage",
     "LogQuery",
     "Metrics",
+    "PageQuery",
     "PageSize",
     "Problem",
     "Purged",
@@ -87,6 +97,12 @@ __all__ = [
     "ServiceView",
     "StepPage",
     "StepQuery",
+    "Subscription",
+    "SubscriptionDeleted",
+    "SubscriptionId",
+    "SubscriptionList",
+    "SubscriptionSpec",
+    "SubscriptionView",
     "TranscriptPage",
     "TranscriptQuery",
     "WorkloadList",
@@ -217,3 +233,45 @@ class ApprovalList(BaseModel):
     continuation: str | None = Field(
         default=None, description="pass as ?continuation= to get the next page; null at the end"
     )
+
+
+class CloudEvent(BaseModel):
+    """A lifecycle event: CloudEvents 1.0, structured JSON (docs/events.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str
+    id: str = Field(description="unique: a receiver drops an id it has seen")
+    source: str
+    type: str
+    subject: str | None = Field(default=None, description="the deployment (or schedule) id")
+    time: datetime | None = None
+    datacontenttype: str | None = None
+    sequence: str | None = Field(default=None, description="orders a subject's events")
+    traceparent: str | None = Field(default=None, description="the deployment's trace")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventPage(BaseModel):
+    items: list[CloudEvent]
+    cursor: int = Field(description="pass as ?after= to get the events that follow")
+
+
+class SubscriptionView(Subscription):
+    delivery: Delivery = Field(description="how far delivery has come, and its last failure")
+    lag: int = Field(description="events in the feed not yet dealt with")
+
+
+class SubscriptionList(BaseModel):
+    items: list[SubscriptionView]
+    continuation: str | None = None
+
+
+class SubscriptionDeleted(BaseModel):
+    subscription_id: str
+    deleted: bool = True
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
+    continuation: str | None = None

@@ -31,12 +31,23 @@ class Contract(BaseModel):
         return self.model_dump(mode="json")
 
 
+class Traced(Contract):
+    """An activity's request: it runs as a span of the deployment's trace."""
+
+    traceparent: str | None = Field(
+        default=None, description="the deployment's trace context (haymaker.tracing)"
+    )
+
+
 class RunInput(Contract):
     """Input of one generation of a deployment orchestration."""
 
     deployment_id: str
     run_id: str = Field(description="distinguishes orchestrations started for one deployment")
     generation: int = 0
+    traceparent: str | None = Field(
+        default=None, description="the deployment's trace context, handed to every activity"
+    )
 
 
 class DeploymentView(Contract):
@@ -54,7 +65,7 @@ class DeploymentView(Contract):
     approval_expires_at: datetime | None = None  # when it times out
 
 
-class ReconcileRequest(Contract):
+class ReconcileRequest(Traced):
     """Bring the actual status in line with the desired one; if the deployment is then idle,
     record `wake_event` as the doorbell the API must ring."""
 
@@ -62,7 +73,7 @@ class ReconcileRequest(Contract):
     wake_event: str
 
 
-class StepRequest(Contract):
+class StepRequest(Traced):
     deployment_id: str
     step: int = Field(ge=0, description="steps completed so far; a re-run step is recognised")
     wake_event: str | None = Field(
@@ -70,7 +81,7 @@ class StepRequest(Contract):
     )
 
 
-class CleanupRequest(Contract):
+class CleanupRequest(Traced):
     deployment_id: str
     continuation: str | None = None
     report: CleanupReport | None = None
@@ -84,7 +95,7 @@ class CleanupProgress(Contract):
     done: bool
 
 
-class FinishRequest(Contract):
+class FinishRequest(Traced):
     deployment_id: str
     outcome: Literal["expired", "failed"]
     error: str | None = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from haymaker import tracing
 from haymaker.budgets import Budget
 from haymaker.clock import Clock, utc_now
 from haymaker.errors import LLMNotConfiguredError, ValidationFailedError
@@ -108,9 +109,12 @@ class Lifecycle:
         *,
         deployment_id: str | None = None,
         schedule: tuple[str, datetime] | None = None,
+        traceparent: str | None = None,
     ) -> DeploymentRecord:
         """Record a pending deployment (DeploymentExistsError if `deployment_id` is taken).
-        A scheduled run passes its (schedule id, slot), kept in the metadata."""
+        A scheduled run passes its (schedule id, slot), kept in the metadata. The deployment
+        keeps the trace it is created in (the span in progress, else the caller's
+        `traceparent`, else a new one): its whole run is one trace."""
         manifest = self.registry.manifest(request.workload_name)
         config = self.validated_config(manifest.name, request.workload_config)
         budget = self.budget_for(manifest.name, config, request.budget)
@@ -131,6 +135,7 @@ class Lifecycle:
                 metadata=metadata,
                 schedule_id=schedule[0] if schedule else None,
                 budget=budget,
+                traceparent=tracing.traceparent_for_new_deployment(traceparent),
             )
         )
         record.log(f"Deployment of {manifest.name} {manifest.version} requested", now)

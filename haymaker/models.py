@@ -127,6 +127,10 @@ class DeploymentState(Model):
     awaiting_approval: PendingApproval | None = Field(
         default=None, description="the decision the deployment waits for"
     )
+    traceparent: str | None = Field(
+        default=None,
+        description="W3C trace context of the deploy request: every span of the run joins it",
+    )
 
     @property
     def is_terminal(self) -> bool:

@@ -61,7 +61,8 @@ class Retention:
         await self.stores.approvals.delete_all(deployment_id)
         await self.stores.memory.delete_deployment(deployment_id)
         await self.stores.tool_listings.forget(deployment_id)
-        await self.stores.deployments.delete(record)  # under its ETag: a concurrent command wins
+        # Under its ETag (a concurrent command wins), leaving deployment.purged in its outbox.
+        await self.stores.deployments.delete(record, self.clock())
         logger.info("purged deployment %s", deployment_id, extra={"deployment_id": deployment_id})
         return PurgeReport(deployment_id, lines, resources)
 

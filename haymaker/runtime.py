@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from haymaker.clock import Clock, utc_now
 from haymaker.settings import Settings
 
 if TYPE_CHECKING:
+    from haymaker.events.dispatcher import Dispatcher
+    from haymaker.events.nudge import Nudger
     from haymaker.execution import Executor
     from haymaker.lifecycle import DeployPolicy, Lifecycle
     from haymaker.llm.base import LLMClient
@@ -32,12 +34,69 @@ class Runtime:
     clock: Clock = utc_now
     # Makes the LLM client a step uses; None: the one the settings select.
     llm_factory: LLMFactory | None = None
+    # Makes the Event Grid credential; None: the app's managed identity.
+    eventgrid_credential_factory: Callable[[], Any] | None = None
 
     def stores(self) -> Stores:
-        """The running event loop's stores (the SDK's sessions are bound to a loop)."""
+        """The running event loop's stores (the SDK's sessions are bound to a loop); a write
+        that leaves events in an outbox nudges this runtime's dispatcher."""
         from haymaker.store import get_stores
 
-        return get_stores(self.settings.storage)
+        stores = get_stores(self.settings.storage)
+        nudger = stores.tables.outbox_listener
+        if nudger is None:
+            from haymaker.events.nudge import Nudger
+
+            nudger = stores.tables.outbox_listener = Nudger(self.dispatcher)
+        cast("Nudger", nudger).dispatcher = self.dispatcher
+        return stores
+
+    def dispatcher(self) -> Dispatcher:
+        """Moves events from the outboxes to the feed and delivers them to every sink."""
+        from haymaker.events.delivery import Deliverer, RetryPolicy
+        from haymaker.events.dispatcher import Dispatcher
+        from haymaker.events.model import event_source
+
+        settings = self.settings
+        stores = get_stores_of(self)
+        retry = RetryPolicy(
+            first_backoff=settings.webhook_backoff_seconds,
+            window=timedelta(hours=settings.webhook_retry_hours),
+        )
+        deliverer = Deliverer(
+            stores.feed,
+            stores.subscriptions,
+            self.clock,
+            retry,
+            lease_seconds=max(5.0, 3 * settings.webhook_timeout_seconds),
+        )
+        return Dispatcher(stores, self.sinks, event_source(settings.site_name), deliverer)
+
+    async def sinks(self) -> list[Any]:
+        """Where events go: every webhook subscription, and the Event Grid topic if set."""
+        from haymaker.events.webhooks import WebhookSink, webhook_policy
+
+        settings = self.settings
+        policy = webhook_policy(settings.webhook_hosts)
+        targets = await get_stores_of(self).subscriptions.targets()
+        sinks: list[Any] = [
+            WebhookSink(
+                target, policy, timeout_seconds=settings.webhook_timeout_seconds, clock=self.clock
+            )
+            for target in targets
+        ]
+        if settings.eventgrid_endpoint:
+            from haymaker.events.eventgrid import EventGridSink
+
+            sinks.append(EventGridSink(settings.eventgrid_endpoint, self.eventgrid_credential()))
+        return sinks
+
+    def eventgrid_credential(self) -> Any:
+        if self.eventgrid_credential_factory is not None:
+            return self.eventgrid_credential_factory()
+        from haymaker.events.eventgrid import identity_credential
+
+        return identity_credential(self.settings.client_id)
 
     def llm(self, model: str | None = None) -> LLMClient:
         """The client steps use; `model` overrides the configured model (a test's own
@@ -90,6 +149,12 @@ class Runtime:
         return self.settings.prices.price(self.settings.llm().model)
 
 
+def get_stores_of(runtime: Runtime) -> Stores:
+    from haymaker.store import get_stores
+
+    return get_stores(runtime.settings.storage)
+
+
 _current: Runtime | None = None
 
 
@@ -100,7 +165,16 @@ def get_runtime() -> Runtime:
     if _current is None:
         from haymaker.workloads.registry import get_registry
 
-        _current = Runtime(settings=Settings.from_env(), registry=get_registry())
+        settings = Settings.from_env()
+        _current = Runtime(settings=settings, registry=get_registry())
+        if settings.tracing != "off":
+            from haymaker.tracing.setup import configure
+
+            configure(
+                settings.tracing,
+                connection_string=settings.appinsights_connection_string,
+                client_id=settings.client_id,
+            )
     return _current
 
 

@@ -131,12 +131,69 @@ class Settings(BaseModel):
         default=None, alias="AZURE_CLIENT_ID", description="the app's user-assigned identity"
     )
 
+    # Lifecycle events and tracing (docs/events.md, docs/operations.md#tracing).
+    webhook_allowed_hosts: str = Field(
+        default="",
+        alias="HAYMAKER_WEBHOOK_ALLOWED_HOSTS",
+        description="comma-separated host names or IPs webhooks may reach although private, "
+        "loopback or link-local, or over plain http",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, alias="HAYMAKER_WEBHOOK_TIMEOUT_SECONDS"
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5,
+        gt=0,
+        alias="HAYMAKER_WEBHOOK_BACKOFF_SECONDS",
+        description="wait before the first retry of a failed delivery; it doubles each time",
+    )
+    webhook_retry_hours: float = Field(
+        default=24,
+        gt=0,
+        alias="HAYMAKER_WEBHOOK_RETRY_HOURS",
+        description="how long a failing delivery is retried before it is dead-lettered",
+    )
+    eventgrid_endpoint: str | None = Field(
+        default=None,
+        alias="HAYMAKER_EVENTGRID_ENDPOINT",
+        description="an Event Grid custom topic's endpoint: events are published there too",
+    )
+    tracing: Literal["off", "azure_monitor", "otlp"] = Field(
+        default="off", alias="HAYMAKER_TRACING", description="where spans are exported"
+    )
+    site_name: str = Field(
+        default="local", alias="WEBSITE_SITE_NAME", description="the app's name (event source)"
+    )
+    appinsights_connection_string: str | None = Field(
+        default=None, alias="APPLICATIONINSIGHTS_CONNECTION_STRING"
+    )
+    client_id: str | None = Field(default=None, alias="AZURE_CLIENT_ID")
+
     _environ: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("auth_mode", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("tracing", mode="before")
+    @classmethod
+    def _lower_tracing(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("eventgrid_endpoint")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        if value is not None:
+            from haymaker.events.eventgrid import check_endpoint
+
+            check_endpoint(value)
+        return value
+
+    @property
+    def webhook_hosts(self) -> tuple[str, ...]:
+        """HAYMAKER_WEBHOOK_ALLOWED_HOSTS as a list."""
+        return tuple(h.strip() for h in self.webhook_allowed_hosts.split(",") if h.strip())
 
     @field_validator("default_budget", mode="before")
     @classmethod

@@ -1,7 +1,11 @@
 """Structured log lines: every record logged while a deployment is being handled carries its
 deployment_id, instance_id and phase, both as record attributes (custom dimensions for an
 OpenTelemetry/Azure Monitor exporter, if one is enabled) and as a `key=value` suffix of the
-message (what the Functions host forwards to Application Insights as the trace text)."""
+message (what the Functions host forwards to Application Insights as the trace text).
+
+While tracing is on (haymaker.tracing), records also carry `trace_id` and `span_id` of the
+span in progress; while it is off, `trace_id` is still the deployment's (from its stored
+traceparent), so its log lines and its spans, once switched on, are found by one id."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any
+
+from haymaker import tracing
 
 FIELDS = ("deployment_id", "instance_id", "phase")
 # Never mutated in place: every change sets a new mapping, so tasks never see each other's.
@@ -47,6 +53,9 @@ def install() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
+        ids = tracing.current_ids()
+        if ids is not None:
+            record.trace_id, record.span_id = ids
         fields = _context.get()
         if fields:
             for name, value in fields.items():

@@ -232,6 +232,28 @@ class ApiClient:
     def trigger_schedule(self, schedule_id: str) -> dict[str, Any]:
         return self._request("POST", f"schedules/{schedule_id}/trigger")
 
+    def events(self, *, after: int = 0, subject: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"after": after}
+        if subject:
+            params["subject"] = subject
+        return self._request("GET", "events", params=params)
+
+    def create_subscription(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "subscriptions", json=body)
+
+    def subscriptions(self, *, continuation: str | None = None) -> dict[str, Any]:
+        params = {"continuation": continuation} if continuation else {}
+        return self._request("GET", "subscriptions", params=params)
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._request("GET", f"subscriptions/{subscription_id}")
+
+    def dead_letters(self, subscription_id: str) -> dict[str, Any]:
+        return self._request("GET", f"subscriptions/{subscription_id}/dead-letters")
+
+    def delete_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"subscriptions/{subscription_id}")
+
     def workloads(self) -> dict[str, Any]:
         return self._request("GET", "workloads")
 

@@ -19,6 +19,7 @@ from haymaker_cli import session
 from haymaker_cli.approvals import approvals_app
 from haymaker_cli.deployments import deployments_app
 from haymaker_cli.dev_command import dev
+from haymaker_cli.events import events, subscription_app
 from haymaker_cli.output import console, error
 from haymaker_cli.profiles import profile_app
 from haymaker_cli.redaction import redact
@@ -47,7 +48,9 @@ app.add_typer(workload_app, name="workload")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(service_app, name="service")
 app.add_typer(profile_app, name="profile")
+app.add_typer(subscription_app, name="subscription")
 app.command()(dev)
+app.command()(events)
 
 
 def installed_version() -> str:

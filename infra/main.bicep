@@ -150,6 +150,17 @@ param azureOpenAiDeploymentCapacity int = 10
 @minLength(10)
 param azureOpenAiApiVersion string = '2024-10-21'
 
+@description('Deploy an Event Grid custom topic and publish the app\'s lifecycle events (CloudEvents) to it (HAYMAKER_EVENTGRID_ENDPOINT), as the app\'s identity.')
+param deployEventGrid bool = false
+
+@description('Where the app exports OpenTelemetry spans (HAYMAKER_TRACING): off, azure_monitor (this deployment\'s Application Insights, as the app\'s identity) or otlp (OTEL_EXPORTER_OTLP_* settings).')
+@allowed([
+  'off'
+  'azure_monitor'
+  'otlp'
+])
+param tracing string = 'off'
+
 @description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID: a caller with a bearer token for the app registration gets its claims (app roles included) injected as X-MS-CLIENT-PRINCIPAL. Authentication is not required globally; function keys keep working. Sets HAYMAKER_AUTH_MODE=easyauth (else off).')
 param enableAppServiceAuth bool = false
 
@@ -168,6 +179,7 @@ param authAllowedAudiences array = []
 var abbreviations = {
   applicationInsights: 'appi-'
   durableTaskScheduler: 'dts-'
+  eventGridTopic: 'evgt-'
   functionApp: 'func-'
   flexPlan: 'plan-'
   keyVault: 'kv-'
@@ -304,6 +316,20 @@ module durableTaskSchedulerAccess 'modules/durable-task-scheduler-access.bicep' 
   }
 }
 
+module eventGrid 'modules/event-grid.bicep' = if (deployEventGrid) {
+  name: 'event-grid'
+  params: {
+    name: '${abbreviations.eventGridTopic}${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+var eventGridSettings = {
+  HAYMAKER_EVENTGRID_ENDPOINT: deployEventGrid ? eventGrid.outputs.endpoint : ''
+}
+
 var haymakerSettings = {
   HAYMAKER_TABLE_PREFIX: tablePrefix
   HAYMAKER_SCHEDULER_CRON: schedulerCron
@@ -311,6 +337,7 @@ var haymakerSettings = {
   // The app trusts X-MS-CLIENT-PRINCIPAL only in easyauth mode: without the platform in front,
   // any caller could send that header.
   HAYMAKER_AUTH_MODE: enableAppServiceAuth ? 'easyauth' : 'off'
+  HAYMAKER_TRACING: tracing
 }
 var anthropicModelSetting = {
   ANTHROPIC_MODEL: anthropicModel
@@ -340,7 +367,7 @@ var mcpServersSetting = {
 var llmSettings = union(haymakerSettings, empty(anthropicModel) ? {} : anthropicModelSetting, empty(azureAiFoundryEndpoint) ? {} : azureAiFoundrySettings, empty(mcpServers) ? {} : mcpServersSetting)
 // azd passes an unset AUTH_TENANT_ID as ''.
 var effectiveAuthTenantId = empty(authTenantId) ? tenant().tenantId : authTenantId
-var appSettings = union(llmSettings, deployAzureOpenAi ? azureOpenAiSettings : {}, useDurableTaskScheduler ? durableTaskSchedulerSettings : {})
+var appSettings = union(llmSettings, deployAzureOpenAi ? azureOpenAiSettings : {}, useDurableTaskScheduler ? durableTaskSchedulerSettings : {}, deployEventGrid ? eventGridSettings : {})
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -372,6 +399,7 @@ module functionApp 'modules/function-app.bicep' = {
     monitoringAccess
     durableTaskSchedulerAccess
     openAiAccess
+    eventGrid
   ]
 }
 
@@ -389,3 +417,4 @@ output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsN
 output AZURE_OPENAI_ENDPOINT string = deployAzureOpenAi ? openAi.outputs.endpoint : ''
 output AZURE_OPENAI_DEPLOYMENT string = deployAzureOpenAi ? openAi.outputs.deploymentName : ''
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = durableTaskSchedulerEndpoint
+output HAYMAKER_EVENTGRID_ENDPOINT string = deployEventGrid ? eventGrid.outputs.endpoint : ''

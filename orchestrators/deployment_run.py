@@ -95,7 +95,10 @@ def _run(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestratio
                 view = yield from _reconcile(context, run, waits)
             continue
         request = StepRequest(
-            deployment_id=run.deployment_id, step=view.step, wake_event=_wake(run, waits)
+            deployment_id=run.deployment_id,
+            step=view.step,
+            wake_event=_wake(run, waits),
+            traceparent=run.traceparent,
         )
         view = yield from _activity(
             context, ActivityName.RUN_STEP, request, DeploymentView, STEP_RETRY
@@ -136,7 +139,7 @@ def _wait_for_doorbell(
 
 
 def _cleanup(context: df.DurableOrchestrationContext, run: RunInput) -> Orchestration[Any]:
-    request = CleanupRequest(deployment_id=run.deployment_id)
+    request = CleanupRequest(deployment_id=run.deployment_id, traceparent=run.traceparent)
     while True:
         progress = yield from _activity(
             context, ActivityName.CLEANUP, request, CleanupProgress, STEP_RETRY
@@ -157,14 +160,18 @@ def _wake(run: RunInput, waits: int) -> str:
 def _reconcile(
     context: df.DurableOrchestrationContext, run: RunInput, waits: int
 ) -> Orchestration[DeploymentView]:
-    request = ReconcileRequest(deployment_id=run.deployment_id, wake_event=_wake(run, waits))
+    request = ReconcileRequest(
+        deployment_id=run.deployment_id, wake_event=_wake(run, waits), traceparent=run.traceparent
+    )
     return (yield from _activity(context, ActivityName.RECONCILE, request, DeploymentView))
 
 
 def _finish(
     context: df.DurableOrchestrationContext, run: RunInput, outcome: str, error: str | None = None
 ) -> Orchestration[DeploymentView]:
-    request = FinishRequest(deployment_id=run.deployment_id, outcome=outcome, error=error)
+    request = FinishRequest(
+        deployment_id=run.deployment_id, outcome=outcome, error=error, traceparent=run.traceparent
+    )
     return (yield from _activity(context, ActivityName.FINISH, request, DeploymentView))
 
 

@@ -27,11 +27,26 @@ END_WAIT_SECONDS = 10.0
 END_POLL_SECONDS = 0.25
 
 
-async def start_run(client: df.DurableOrchestrationClient, deployment_id: str) -> None:
+async def start_run(
+    client: df.DurableOrchestrationClient, deployment_id: str, traceparent: str | None = None
+) -> None:
+    """Start a run; its activities are spans of the deployment's trace (`traceparent`, or
+    the one stored on the deployment)."""
     from haymaker.contracts import ORCHESTRATOR, RunInput
 
-    run = RunInput(deployment_id=deployment_id, run_id=secrets.token_hex(4))
+    if traceparent is None:
+        traceparent = await _stored_traceparent(deployment_id)
+    run = RunInput(
+        deployment_id=deployment_id, run_id=secrets.token_hex(4), traceparent=traceparent
+    )
     await client.start_new(ORCHESTRATOR, instance_id=deployment_id, client_input=run.to_payload())
+
+
+async def _stored_traceparent(deployment_id: str) -> str | None:
+    from haymaker.runtime import get_runtime
+
+    record = await get_runtime().stores().deployments.get(deployment_id)
+    return record.state.traceparent
 
 
 async def _is_live(client: df.DurableOrchestrationClient, deployment_id: str) -> bool:
@@ -62,7 +77,7 @@ async def notify(
         await asyncio.sleep(END_POLL_SECONDS)
         waited += END_POLL_SECONDS
         live = await _is_live(client, deployment_id)
-    await start_run(client, deployment_id)
+    await start_run(client, deployment_id, record.state.traceparent)
 
 
 async def ensure_started(client: df.DurableOrchestrationClient, deployment_id: str) -> None:

@@ -280,6 +280,12 @@ async def test_health_and_openapi(api, host):
         ("/approvals", "get"),
         ("/deployments/{deployment_id}/approvals", "get"),
         ("/deployments/{deployment_id}/approvals/{key}", "post"),
+        ("/events", "get"),
+        ("/subscriptions", "get"),
+        ("/subscriptions", "post"),
+        ("/subscriptions/{subscription_id}", "get"),
+        ("/subscriptions/{subscription_id}", "delete"),
+        ("/subscriptions/{subscription_id}/dead-letters", "get"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for schema in ("DeploymentState", "DeploymentConfig", "Problem", "LogEntry", "CleanupPreview"):

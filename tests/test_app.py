@@ -50,8 +50,15 @@ def test_function_app_registers_everything(function_app):
         ("approvals", "GET"),
         ("deployments/{deployment_id}/approvals", "GET"),
         ("deployments/{deployment_id}/approvals/{key}", "POST"),
+        ("events", "GET"),
+        ("subscriptions", "GET"),
+        ("subscriptions", "POST"),
+        ("subscriptions/{subscription_id}", "GET"),
+        ("subscriptions/{subscription_id}", "DELETE"),
+        ("subscriptions/{subscription_id}/dead-letters", "GET"),
     }
     assert sorted(timer.name for timer in function_app.timers) == [
+        "event_dispatch",
         "retention_sweep",
         "schedule_tick",
     ]

@@ -40,6 +40,8 @@ REQUIRED_ROLE_IDS = {
     "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
     # .../built-in-roles/integration#durable-task-data-contributor
     "Durable Task Data Contributor": "0ad04412-c4d5-4796-b79c-f76d14c8d402",
+    # .../built-in-roles/integration#eventgrid-data-sender
+    "EventGrid Data Sender": "d5a91429-5739-47e2-a06b-3470a27159e7",
 }
 
 REQUIRED_OUTPUTS = (
@@ -1075,3 +1077,44 @@ def test_service_secrets_are_key_vault_references_and_mcp_servers_an_app_setting
     assert "mcpServersSetting" in identifiers(variables["llmSettings"]["value"])
     assert main["parameters"]["mcpServers"]["default"] == ""
     assert main["parameters"]["serviceSecretSettings"]["default"] == []
+
+
+# ------------------------------------------------------------------------ lifecycle events
+
+
+def test_event_grid_topic_is_parameter_gated_and_keyless(infra: Templates) -> None:
+    """The topic exists only when deployEventGrid is on; it takes CloudEvents, refuses keys,
+    and the app's identity may only send to it."""
+    [(path, _, topic)] = resources(infra, "Microsoft.EventGrid/topics")
+    assert path == "modules/event-grid.bicep"
+    [module] = [m for _, m in module_includers(infra, path)]
+    assert deployment_conditions(infra, path, {"config": {}}) == [{"deployEventGrid"}]
+    assert infra["main.bicep"]["parameters"]["deployEventGrid"]["default"] is False
+    properties = topic["properties"]
+    assert properties["inputSchema"] == "CloudEventSchemaV1_0"
+    assert properties["disableLocalAuth"] is True
+    [(_, _, assignment)] = [
+        r for r in resources(infra, "Microsoft.Authorization/roleAssignments") if r[0] == path
+    ]
+    assert assignment["scope"] == "topic"
+    role = infra[path]["variables"]["dataSenderRoleId"]["value"]
+    assert "d5a91429-5739-47e2-a06b-3470a27159e7" in json.dumps(role)
+    # the app's own identity, the one it signs in with (AZURE_CLIENT_ID)
+    passed = identifiers(resource_body(module)["params"]["principalId"])
+    assert [t for t in passed if t != "property_accessor"] == ["identity", "outputs", "principalId"]
+
+
+def test_the_app_gets_the_topic_endpoint_and_the_tracing_switch(infra: Templates) -> None:
+    variables = infra["main.bicep"]["variables"]
+    endpoint = variables["eventGridSettings"]["value"]["HAYMAKER_EVENTGRID_ENDPOINT"]
+    names = identifiers(endpoint)
+    assert {"deployEventGrid", "eventGrid", "outputs", "endpoint"} <= set(names)
+    assert {"deployEventGrid", "eventGridSettings"} <= set(identifiers(variables["appSettings"]))
+    assert variables["haymakerSettings"]["value"]["HAYMAKER_TRACING"] == "tracing"
+    tracing = infra["main.bicep"]["parameters"]["tracing"]
+    assert tracing["default"] == "off"
+    [allowed] = [d for d in tracing["decorators"] if d["type"] == "allowed"]
+    from haymaker.settings import Settings
+
+    modes = Settings.model_fields["tracing"].annotation.__args__  # type: ignore[union-attr]
+    assert set(allowed["argument"]) == set(modes)

@@ -75,7 +75,7 @@ async def test_mutate_gives_up_on_endless_conflict(stores: Stores, monkeypatch):
 
     await stores.deployments.create(record("dep-busy"))
 
-    async def always_conflict(rec):
+    async def always_conflict(rec, events=None):
         raise ResourceModifiedError("412")
 
     monkeypatch.setattr(stores.deployments, "replace", always_conflict)
@@ -350,13 +350,13 @@ async def test_a_status_write_that_loses_a_race_leaves_the_index_right(stores: S
     real_replace = stores.deployments.replace
     raced = []
 
-    async def replace_after_a_competitor(r: DeploymentRecord) -> DeploymentRecord:
+    async def replace_after_a_competitor(r: DeploymentRecord, events=None) -> DeploymentRecord:
         if not raced:
             raced.append(True)
             competitor = await stores.deployments.get("dep-race")
             competitor.state.desired_status = DeploymentStatus.RUNNING  # a start lands first
             await real_replace(competitor)
-        return await real_replace(r)
+        return await real_replace(r, events)
 
     stores.deployments.replace = replace_after_a_competitor  # type: ignore[method-assign]
 

@@ -1,6 +1,7 @@
 """The hourly sweep that purges deployments finished more than HAYMAKER_RETENTION_DAYS
 (default 30) ago, at most HAYMAKER_RETENTION_BATCH (default 100) per run, so each run stays
-short however large the backlog; a backlog drains over the following hours."""
+short however large the backlog; a backlog drains over the following hours. Events older than
+that leave the feed too, once every sink has dealt with them."""
 
 import logging
 from datetime import timedelta
@@ -24,6 +25,13 @@ async def retention_sweep(timer: func.TimerRequest, client: df.DurableOrchestrat
     days, batch = runtime.settings.retention_days, runtime.settings.retention_batch
     report = await retention_for(client).sweep(days, batch)
     stale = await runtime.stores().ratelimits.forget_before(runtime.clock() - timedelta(hours=1))
+    feed = runtime.stores().feed
+    kept_from = await runtime.stores().subscriptions.slowest_cursor(await feed.head())
+    forgotten = await feed.forget(runtime.clock() - timedelta(days=days), up_to=kept_from)
+    if forgotten:
+        logger.info(
+            "retention sweep: dropped %d events older than %s days from the feed", forgotten, days
+        )
     logger.info(
         "retention sweep: purged %d deployments finished over %s days ago, kept %d",
         len(report.purged),

@@ -10,6 +10,7 @@ from haymaker.llm.base import LLMError, LLMResponse, classify
 from haymaker.llm.config import LLMConfig
 from haymaker.llm.messages import AnyMessage
 from haymaker.llm.tools import ToolChoice, ToolSpec, check_tools
+from haymaker.tracing import genai
 
 
 class AnthropicClient:
@@ -43,17 +44,21 @@ class AnthropicClient:
             options["tools"] = wire.tools_param(tools)
         if tool_choice is not None:
             options["tool_choice"] = wire.tool_choice_param(tool_choice)
-        try:
-            message = await self._client.messages.create(
-                model=self.config.model,
-                messages=wire.messages_param(messages),
-                max_tokens=max_tokens or self.config.max_tokens,
-                # the 2.x Messages API takes no temperature: the model decides its sampling
-                **options,
-            )
-        except anthropic.APIError as exc:
-            raise _typed(exc) from exc
-        return wire.response(message)
+        limit = max_tokens or self.config.max_tokens
+        with genai.chat_span(self.config.provider.value, self.config.model, limit) as span:
+            try:
+                message = await self._client.messages.create(
+                    model=self.config.model,
+                    messages=wire.messages_param(messages),
+                    max_tokens=limit,
+                    # the 2.x Messages API takes no temperature: the model decides its sampling
+                    **options,
+                )
+            except anthropic.APIError as exc:
+                raise _typed(exc) from exc
+            response = wire.response(message)
+            genai.record_response(span, response)
+        return response
 
     async def close(self) -> None:
         await self._client.close()

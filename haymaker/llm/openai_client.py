@@ -11,6 +11,7 @@ from haymaker.llm.base import LLMError, LLMResponse, classify
 from haymaker.llm.config import LLMConfig, Provider
 from haymaker.llm.messages import AnyMessage
 from haymaker.llm.tools import ToolChoice, ToolSpec, check_tools
+from haymaker.tracing import genai
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 TokenProvider = Callable[[], Awaitable[str]]
@@ -73,17 +74,21 @@ class OpenAIChatClient:
         options: dict[str, Any] = {"tools": wire.tools_param(tools)} if tools else {}
         if tool_choice is not None:
             options["tool_choice"] = wire.tool_choice_param(tool_choice)
-        try:
-            completion = await self._client.chat.completions.create(
-                model=self.config.model,
-                messages=wire.messages_param(messages, system),
-                max_tokens=max_tokens or self.config.max_tokens,
-                temperature=self.config.temperature,
-                **options,
-            )
-        except openai.APIError as exc:
-            raise _typed(exc) from exc
-        return wire.response(completion)
+        limit = max_tokens or self.config.max_tokens
+        with genai.chat_span(self.config.provider.value, self.config.model, limit) as span:
+            try:
+                completion = await self._client.chat.completions.create(
+                    model=self.config.model,
+                    messages=wire.messages_param(messages, system),
+                    max_tokens=limit,
+                    temperature=self.config.temperature,
+                    **options,
+                )
+            except openai.APIError as exc:
+                raise _typed(exc) from exc
+            response = wire.response(completion)
+            genai.record_response(span, response)
+        return response
 
     async def close(self) -> None:
         await self._client.close()

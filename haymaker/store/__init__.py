@@ -9,16 +9,20 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
+from haymaker.events import derive
+from haymaker.events.derive import Before
 from haymaker.models import DeploymentStatus
 from haymaker.settings import StorageSettings
 from haymaker.store.approvals import ApprovalStore
 from haymaker.store.cursors import CursorStore
 from haymaker.store.deployments import DeploymentRecord, DeploymentStore, Progress
+from haymaker.store.feed import EventFeed
 from haymaker.store.logs import LogStore
 from haymaker.store.memory import MemoryStore
 from haymaker.store.optimistic import read_modify_write
 from haymaker.store.ratelimits import RateLimiter
 from haymaker.store.resources import ResourceStore
+from haymaker.store.subscriptions import SubscriptionStore
 from haymaker.store.tables import Page, Tables
 
 if TYPE_CHECKING:
@@ -49,6 +53,8 @@ class Stores:
         self.cursors = CursorStore(tables)
         self.approvals = ApprovalStore(tables)
         self.memory = MemoryStore(tables)
+        self.feed = EventFeed(tables)
+        self.subscriptions = SubscriptionStore(tables)
 
     @cached_property
     def transcripts(self) -> TranscriptStore:
@@ -90,14 +96,18 @@ class Stores:
         current: DeploymentRecord | None = None,
     ) -> tuple[DeploymentRecord, T]:
         """Read-modify-write a deployment under its ETag (see read_modify_write). `change`
-        may queue log lines on the record. `current`, a record read a moment ago, saves the
-        first read: if anyone wrote since, its ETag fails and a fresh read follows."""
+        may queue log lines on the record; the events it causes (haymaker.events.derive) are
+        written with it. `current`, a record read a moment ago, saves the first read: if
+        anyone wrote since, its ETag fails and a fresh read follows."""
 
         indexed: list[DeploymentStatus] = []
+        read: list[Before] = []
         first = [copy.deepcopy(current)] if current is not None else []
 
-        async def read() -> DeploymentRecord:
-            return first.pop() if first else await self.deployments.get(deployment_id)
+        async def fresh() -> DeploymentRecord:
+            record = first.pop() if first else await self.deployments.get(deployment_id)
+            read[:] = [Before.of(record)]
+            return record
 
         async def write(record: DeploymentRecord) -> None:
             # Lines go first, at line numbers only this version of the entity hands out; they
@@ -105,14 +115,11 @@ class Stores:
             await self.logs.write(deployment_id, record.new_logs, record.new_steps)
             if record.state.status != record.stored_status:
                 indexed.append(record.state.status)  # replace() moves the index row first
-            await self.deployments.replace(record)
+            # The change's events go to the outbox in the entity's own transaction.
+            await self.deployments.replace(record, derive.changes(read[0], record))
 
         record, result = await read_modify_write(
-            f"deployment {deployment_id}",
-            read,
-            change,
-            write,
-            DeploymentRecord.fingerprint,
+            f"deployment {deployment_id}", fresh, change, write, DeploymentRecord.fingerprint
         )
         if indexed and indexed[-1] != record.state.status:
             # A write that lost to another had already moved the index row.

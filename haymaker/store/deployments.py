@@ -19,6 +19,8 @@ from pydantic import Field
 from haymaker import keys
 from haymaker.approvals import Decision
 from haymaker.errors import DeploymentExistsError, DeploymentNotFoundError, PayloadTooLargeError
+from haymaker.events import derive
+from haymaker.events.model import OutboxEvent
 from haymaker.models import (
     TERMINAL_STATUSES,
     DeploymentState,
@@ -28,6 +30,7 @@ from haymaker.models import (
     Model,
     StepMark,
 )
+from haymaker.store import outbox
 from haymaker.store.deployment_index import DeploymentIndex, index_key
 from haymaker.store.tables import Page, Tables, first_page
 from haymaker.transitions import check_transition
@@ -69,6 +72,7 @@ class Progress(Model):
     # Decisions the next step sees (ctx.approval); dropped once a step has run with them.
     decisions: dict[str, Decision] = Field(default_factory=dict)
     budget_asks: int = 0  # budget approvals asked so far (their keys: budget-1, budget-2, ...)
+    events: int = 0  # events written to the outbox so far: the next one's sequence number
 
 
 @dataclass
@@ -80,6 +84,10 @@ class DeploymentRecord:
     new_steps: list[StepMark] = field(default_factory=list)  # written with the logs
     # The status as stored: the index row is rewritten only when a write changes it.
     stored_status: DeploymentStatus | None = None
+    # What the change did, for its events (haymaker.events.derive): the transitions made,
+    # and the time of the latest one or log line.
+    transitions: list[tuple[DeploymentStatus, DeploymentStatus]] = field(default_factory=list)
+    touched_at: datetime | None = None
 
     @property
     def deployment_id(self) -> str:
@@ -88,6 +96,8 @@ class DeploymentRecord:
     def move_to(self, target: DeploymentStatus, now: datetime) -> None:
         """Change the actual status through the transition table, stamping its time."""
         check_transition(self.state.status, target)
+        self.transitions.append((self.state.status, target))
+        self.touched_at = now
         self.state.status = target
         if target == DeploymentStatus.STOPPED:
             self.state.stopped_at = now
@@ -97,6 +107,7 @@ class DeploymentRecord:
     def log(self, message: str, now: datetime, level: LogLevel = "info") -> None:
         """Queue a log line; it is written, with the next dense line number, before the entity."""
         line = self.progress.log_count + len(self.new_logs)
+        self.touched_at = now
         self.new_logs.append(LogEntry(line=line, timestamp=now, level=level, message=message))
 
     def fingerprint(self) -> tuple[dict[str, Any], dict[str, Any], int]:
@@ -115,6 +126,7 @@ def to_entity(record: DeploymentRecord) -> dict[str, Any]:
         "error": state["error"],
         "duration_hours": state["duration_hours"],
         "schedule_id": state["schedule_id"],
+        "traceparent": state["traceparent"],
     }
     for name in _TIME_PROPERTIES:
         entity[name] = state[name]
@@ -151,6 +163,7 @@ def from_entity(entity: Any) -> DeploymentRecord:
         "error": entity.get("error"),
         "duration_hours": entity.get("duration_hours"),
         "schedule_id": entity.get("schedule_id"),
+        "traceparent": entity.get("traceparent"),
         **{name: entity.get(name) for name in _TIME_PROPERTIES},
         **data,
     }
@@ -165,6 +178,7 @@ def _stored(record: DeploymentRecord, meta: dict[str, Any]) -> DeploymentRecord:
     record.progress.log_count += len(record.new_logs)
     record.new_logs = []
     record.new_steps = []
+    record.transitions = []
     record.etag = meta.get("etag")
     record.stored_status = record.state.status
     return record
@@ -186,8 +200,10 @@ class DeploymentStore:
     async def create(self, record: DeploymentRecord) -> DeploymentRecord:
         table = await self._tables.get(TABLE)
         await self.index.put(record.state)
+        events = derive.created(record)
+        rows = self._outbox_rows(record, events)
         try:
-            meta = await table.create_entity(to_entity(record))
+            meta = await outbox.write_with(table, ("create", to_entity(record), {}), rows)
         except ResourceExistsError:
             # The row just written points at this (losing) request's creation time.
             existing = await self.get(record.deployment_id)
@@ -196,6 +212,7 @@ class DeploymentStore:
             raise DeploymentExistsError(
                 f"deployment {record.deployment_id} already exists"
             ) from None
+        self._tables.outbox_written(TABLE, record.deployment_id)
         return _stored(record, meta)
 
     async def get(self, deployment_id: str) -> DeploymentRecord:
@@ -207,28 +224,45 @@ class DeploymentStore:
             raise DeploymentNotFoundError(f"no deployment {deployment_id}") from None
         return from_entity(entity)
 
-    async def replace(self, record: DeploymentRecord) -> DeploymentRecord:
+    async def replace(
+        self, record: DeploymentRecord, events: list[OutboxEvent] | None = None
+    ) -> DeploymentRecord:
         """Write `record` if nobody wrote since it was read; raises ResourceModifiedError if so.
-        A new status goes to the index row first."""
+        A new status goes to the index row first. `events` go to the outbox in the same
+        transaction; without any, the write is a plain update (the same one round trip)."""
         table = await self._tables.get(TABLE)
         if record.state.status != record.stored_status:
             await self.index.put(record.state)
-        meta = await table.update_entity(
-            to_entity(record),
-            mode=UpdateMode.REPLACE,
-            etag=record.etag,
-            match_condition=MatchConditions.IfNotModified,
-        )
+        if not events:
+            meta = await table.update_entity(
+                to_entity(record),
+                mode=UpdateMode.REPLACE,
+                etag=record.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+            return _stored(record, meta)
+        rows = self._outbox_rows(record, events)
+        update = outbox.guarded_update(to_entity(record), record.etag)
+        meta = await outbox.write_with(table, update, rows)
+        self._tables.outbox_written(TABLE, record.deployment_id)
         return _stored(record, meta)
 
-    async def delete(self, record: DeploymentRecord) -> None:
+    @staticmethod
+    def _outbox_rows(record: DeploymentRecord, events: list[OutboxEvent]) -> list[dict[str, Any]]:
+        """The outbox rows of `events`, numbered on from the record's count (which moves
+        past them in the same write)."""
+        first = record.progress.events
+        record.progress.events += len(events)
+        return outbox.rows_for(record.deployment_id, record.state.created_at, first, events)
+
+    async def delete(self, record: DeploymentRecord, now: datetime | None = None) -> None:
+        """Delete the entity under its ETag, leaving the deployment.purged event in its
+        partition's outbox (the dispatcher moves it to the feed and the partition empties)."""
         table = await self._tables.get(TABLE)
-        await table.delete_entity(
-            record.deployment_id,
-            ROW_KEY,
-            etag=record.etag,
-            match_condition=MatchConditions.IfNotModified,
-        )
+        rows = self._outbox_rows(record, derive.purged(record, now or datetime.now(UTC)))
+        delete = outbox.guarded_delete(record.deployment_id, ROW_KEY, record.etag)
+        await outbox.write_with(table, delete, rows)
+        self._tables.outbox_written(TABLE, record.deployment_id)
         await self.index.drop(record.deployment_id, record.state.created_at)
 
     async def probe(self) -> None:

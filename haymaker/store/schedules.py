@@ -23,8 +23,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
 from haymaker.errors import ConflictError, ScheduleNotFoundError
+from haymaker.events import derive
 from haymaker.keys import schedule_id
 from haymaker.schedules.models import ScheduleState
+from haymaker.store import outbox
 from haymaker.store.optimistic import read_modify_write
 from haymaker.store.tables import Page, Tables, first_page
 
@@ -46,14 +48,17 @@ def index_key(slot: datetime, schedule: str) -> str:
 class ScheduleRecord:
     state: ScheduleState
     etag: str | None = None
+    events: int = 0  # events written to its outbox so far (schedule.fired)
 
     def fingerprint(self) -> dict[str, Any]:
         return self.state.model_dump()
 
 
-def _to_entity(state: ScheduleState) -> dict[str, Any]:
+def _to_entity(state: ScheduleState, events: int = 0) -> dict[str, Any]:
     data = state.model_dump(mode="python")
     entity: dict[str, Any] = {"PartitionKey": state.schedule_id, "RowKey": ROW_KEY}
+    if events:
+        entity["events"] = events
     for name, value in data.items():
         if name == "schedule_id" or value is None:
             continue
@@ -68,11 +73,12 @@ def _to_entity(state: ScheduleState) -> dict[str, Any]:
 
 def _from_entity(entity: Any) -> ScheduleRecord:
     data = {name: entity[name] for name in entity if name not in ("PartitionKey", "RowKey")}
+    events = int(data.pop("events", 0))
     for name in _JSON:
         if name in data:
             data[name] = json.loads(data[name])
     data["schedule_id"] = entity["PartitionKey"]
-    return ScheduleRecord(ScheduleState.model_validate(data), entity.metadata.get("etag"))
+    return ScheduleRecord(ScheduleState.model_validate(data), entity.metadata.get("etag"), events)
 
 
 class ScheduleStore:
@@ -110,14 +116,25 @@ class ScheduleStore:
 
         async def write(record: ScheduleRecord) -> None:
             await self._index(record.state)
-            meta = await table.update_entity(
-                _to_entity(record.state),
-                mode=UpdateMode.REPLACE,
-                etag=record.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-            record.etag = meta.get("etag")
             old = before["state"]
+            # Runs recorded by this change are schedule.fired events, in its transaction.
+            events = derive.schedule_fired(old, record.state)
+            if events:
+                rows = outbox.rows_for(schedule, old.created_at, record.events, events)
+                update = outbox.guarded_update(
+                    _to_entity(record.state, record.events + len(events)), record.etag
+                )
+                meta = await outbox.write_with(table, update, rows)
+                record.events += len(events)
+                self._tables.outbox_written(TABLE, schedule)
+            else:
+                meta = await table.update_entity(
+                    _to_entity(record.state, record.events),
+                    mode=UpdateMode.REPLACE,
+                    etag=record.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            record.etag = meta.get("etag")
             if _indexed(old) and index_key(old.next_slot, old.schedule_id) != _current_key(
                 record.state
             ):

@@ -45,6 +45,13 @@ class Tables:
         self.service = _service_client(settings)
         self._ready: dict[str, TableClient] = {}
         self._lock = asyncio.Lock()
+        # Told (table, partition) when a write left events in that partition's outbox (the
+        # runtime nudges the event dispatcher); None: nobody listens.
+        self.outbox_listener: Callable[[str, str], None] | None = None
+
+    def outbox_written(self, table: str, partition: str) -> None:
+        if self.outbox_listener is not None:
+            self.outbox_listener(table, partition)
 
     async def get(self, name: str) -> TableClient:
         client = self._ready.get(name)

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from haymaker import tracing
 from haymaker.errors import ConfigError
 from haymaker.llm.messages import ToolCall
 from haymaker.llm.tools import ToolSpec
@@ -13,6 +14,7 @@ from haymaker.models import Resource
 from haymaker.tools.context import ToolContext
 from haymaker.tools.outcome import Confirmation, ToolOutcome
 from haymaker.tools.resources import delete_tool_resource
+from haymaker.tracing import genai
 
 if TYPE_CHECKING:
     from haymaker.tools.source import ToolInfo, ToolSource
@@ -76,11 +78,16 @@ class Toolbox:
     async def call(self, name: str, arguments: Mapping[str, Any], ctx: ToolContext) -> ToolOutcome:
         """Run tool `name`. A name the agent was not given is an error outcome naming the
         tools it has (the model may have made it up)."""
-        try:
-            info, source = self._entry(name)
-        except UnknownToolError as exc:
-            return ToolOutcome.error(exc.detail)
-        return await source.call(info.name, arguments, ctx)
+        with genai.tool_span(name, ctx.call_id) as span:
+            try:
+                info, source = self._entry(name)
+            except UnknownToolError as exc:
+                outcome = ToolOutcome.error(exc.detail)
+            else:
+                outcome = await source.call(info.name, arguments, ctx)
+            if outcome.is_error:
+                tracing.mark_error(span, "tool_error")
+            return outcome
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolOutcome:
         """Answer one of the model's calls; arguments that were not a JSON object are an

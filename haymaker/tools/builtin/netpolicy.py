@@ -113,9 +113,12 @@ def non_public_reason(address: IPAddress) -> str | None:
 
 
 class HostPolicy:
-    """The rules above for one deployment's `allowed_hosts`."""
+    """The rules above for one deployment's `allowed_hosts`. With `exclusive=False` the list
+    only trusts its hosts (webhook targets: any public host, and the listed ones with any
+    address)."""
 
-    def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
+    def __init__(self, allowed_hosts: Iterable[str] = (), *, exclusive: bool = True) -> None:
+        self.exclusive = exclusive
         entries = [_ascii(normal_host(entry)) for entry in allowed_hosts if entry.strip()]
         self.exact = frozenset(entry for entry in entries if not entry.startswith("*."))
         self.suffixes = tuple(entry[1:] for entry in entries if entry.startswith("*."))
@@ -158,7 +161,11 @@ class HostPolicy:
                 problem = f"{host} resolves to {address}, {reason}"
             raise FetchRefused(f"{problem}; list the host in allowed_hosts to allow it")
 
+    def trusts(self, host: str) -> bool:
+        """Whether `host` is listed exactly (and so trusted with any address)."""
+        return _ascii(normal_host(host)) in self.exact
+
     def _listed(self, host: str) -> bool:
-        if not self.exact and not self.suffixes:
+        if not self.exclusive or (not self.exact and not self.suffixes):
             return True
         return host in self.exact or host.endswith(self.suffixes)

@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
+from haymaker import tracing
 from haymaker.workloads.m365.patterns import Worker
 
 GRAPH_URL_SETTING = "HAYMAKER_GRAPH_URL"
@@ -59,6 +61,23 @@ class GraphClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One Graph call (with its throttling retries): a client span of the run's trace."""
+        with tracing.span(
+            f"graph {method}",
+            kind="client",
+            attributes={
+                "http.request.method": method,
+                "server.address": URL(self.base_url).host,
+                "url.path": f"/v1.0{path.split('?', 1)[0]}",
+            },
+        ) as span:
+            payload, status = await self._request(method, path, body)
+            tracing.set_attributes(span, {"http.response.status_code": status})
+            return payload
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> tuple[Any, int]:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         for attempt in range(self.max_retries + 1):
@@ -76,7 +95,7 @@ class GraphClient:
                 if response.status >= 400:
                     message = ((payload or {}).get("error") or {}).get("message", response.reason)
                     raise GraphError(response.status, str(message))
-                return payload
+                return payload, response.status
         raise AssertionError("unreachable")
 
     def _retry_after(self, response: aiohttp.ClientResponse, attempt: int) -> float:
