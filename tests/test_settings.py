@@ -103,3 +103,15 @@ def test_llm_settings_are_checked_only_when_asked_for():
     settings = Settings.from_env({**BASE, "LLM_PROVIDER": "nope"})  # no error yet
     with pytest.raises(LLMConfigError, match="LLM_PROVIDER"):
         settings.llm()
+
+
+def test_every_setting_is_documented_for_operators():
+    """docs/operations.md lists each setting the typed Settings reads, by its name."""
+    from pathlib import Path
+
+    from haymaker.settings import Settings
+
+    operations = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    names = [info.alias for info in Settings.model_fields.values() if info.alias]
+    missing = [name for name in names if f"`{name}`" not in operations]
+    assert not missing, f"settings missing from docs/operations.md: {missing}"
