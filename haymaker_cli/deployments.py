@@ -251,36 +251,50 @@ def cleanup(
 ) -> None:
     """Delete what a deployment created, then complete it (prints the report)."""
     if dry_run:
-        preview = _command(deployment_id, "cleanup", dry_run="true")
-        if as_json:
-            print_json(preview)
-            return
-        console.print(
-            f"Cleanup of {deployment_id} would delete {len(preview['would_delete'])} resources:"
-        )
-        table = Table("Kind", "Name")
-        for resource in preview["would_delete"]:
-            table.add_row(resource["kind"], resource["name"])
-        console.print(table)
+        _preview_cleanup(deployment_id, as_json)
         return
     output.confirm(f"Clean up {deployment_id}: delete everything it created?", yes)
+    state = _run_cleanup(deployment_id)
+    _print_cleanup_report(deployment_id, state, as_json)
+    if state["status"] == "failed":
+        raise typer.Exit(1)
+
+
+def _preview_cleanup(deployment_id: str, as_json: bool) -> None:
+    preview = _command(deployment_id, "cleanup", dry_run="true")
+    if as_json:
+        print_json(preview)
+        return
+    console.print(
+        f"Cleanup of {deployment_id} would delete {len(preview['would_delete'])} resources:"
+    )
+    table = Table("Kind", "Name")
+    for resource in preview["would_delete"]:
+        table.add_row(resource["kind"], resource["name"])
+    console.print(table)
+
+
+def _run_cleanup(deployment_id: str) -> dict[str, Any]:
+    """Ask for the cleanup and wait until the deployment has settled; its final state."""
     _command(deployment_id, "cleanup")
     state = call(lambda client: client.status(deployment_id))
     while not (state["status"] in FINISHED and settled(state)):
         time.sleep(0.25)
         state = call(lambda client: client.status(deployment_id))
+    return state
+
+
+def _print_cleanup_report(deployment_id: str, state: dict[str, Any], as_json: bool) -> None:
     report = (state.get("metadata") or {}).get("cleanup") or {}
     if as_json:
         print_json({"deployment_id": deployment_id, "status": state["status"], **report})
-    else:
-        console.print(f"Cleanup report for {deployment_id}:")
-        table = Table("Field", "Value")
-        for key in ("resources_deleted", "resources_failed"):
-            table.add_row(key, str(report.get(key, "")))
-        table.add_row("duration_seconds", f"{report.get('duration_seconds', 0):.2f}")
-        table.add_row("status", state["status"])
-        if state.get("error"):
-            table.add_row("error", state["error"])
-        console.print(table)
-    if state["status"] == "failed":
-        raise typer.Exit(1)
+        return
+    console.print(f"Cleanup report for {deployment_id}:")
+    table = Table("Field", "Value")
+    for key in ("resources_deleted", "resources_failed"):
+        table.add_row(key, str(report.get(key, "")))
+    table.add_row("duration_seconds", f"{report.get('duration_seconds', 0):.2f}")
+    table.add_row("status", state["status"])
+    if state.get("error"):
+        table.add_row("error", state["error"])
+    console.print(table)
