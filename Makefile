@@ -39,8 +39,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# One worker per core (pytest-xdist): the suite's host and browser tests wait on I/O much of
+# the time, and every test works in tables (and on ports) of its own.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: install
 	$(BIN)/python bench/engine.py
