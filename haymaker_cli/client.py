@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -155,13 +155,7 @@ class ApiClient:
         return self._request("GET", "deployments", params=params)
 
     def list_all(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        token = None
-        while True:
-            page = self.list(continuation=token, **filters)
-            yield from page["items"]
-            token = page.get("continuation")
-            if not token:
-                return
+        return every_item(self.list, **filters)
 
     def logs(
         self, deployment_id: str, *, tail: int | None = None, after: int | None = None
@@ -298,3 +292,14 @@ def _error(response: httpx.Response) -> ApiError:
         message = f"HTTP {response.status_code}: {response.text[:200] or response.reason_phrase}"
     wait = retry_after(response.headers.get("Retry-After"))
     return ApiError(message, response.status_code, body, retry_after=wait)
+
+
+def every_item(page: Callable[..., dict[str, Any]], **filters: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paged listing (`page(continuation=..., **filters)`), page after page."""
+    token = None
+    while True:
+        current = page(continuation=token, **filters)
+        yield from current["items"]
+        token = current.get("continuation")
+        if not token:
+            return

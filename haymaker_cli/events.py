@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from haymaker_cli import output
-from haymaker_cli.client import ApiClient, ApiError
+from haymaker_cli.client import ApiError, every_item
 from haymaker_cli.options import JsonOption, YesOption
 from haymaker_cli.redaction import keep_secret
 from haymaker_cli.session import call, current_client
@@ -117,16 +117,7 @@ def add(
 def list_subscriptions(as_json: JsonOption = False) -> None:
     """List webhook subscriptions and how their delivery goes."""
 
-    def every_page(client: ApiClient) -> list[dict[str, Any]]:
-        items, token = [], None
-        while True:
-            page = client.subscriptions(continuation=token)
-            items += page["items"]
-            token = page.get("continuation")
-            if not token:
-                return items
-
-    items = call(every_page)
+    items = call(lambda client: list(every_item(client.subscriptions)))
     if as_json:
         output.print_json(items)
         return

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from haymaker_cli import output
-from haymaker_cli.client import ApiClient
+from haymaker_cli.client import every_item
 from haymaker_cli.follow import wait_until_settled
 from haymaker_cli.session import call
 from haymaker_cli.views import show_state
@@ -82,16 +82,7 @@ def list_schedules(
 ) -> None:
     """List schedules (every page)."""
 
-    def every_page(client: ApiClient) -> list[dict[str, Any]]:
-        items, token = [], None
-        while True:
-            page = client.schedules(workload=workload, continuation=token)
-            items += page["items"]
-            token = page.get("continuation")
-            if not token:
-                return items
-
-    items = call(every_page)
+    items = call(lambda client: list(every_item(client.schedules, workload=workload)))
     if as_json:
         output.print_json(items)
         return

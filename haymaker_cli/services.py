@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from haymaker_cli import output
-from haymaker_cli.client import ApiClient
+from haymaker_cli.client import every_item
 from haymaker_cli.session import call
 
 service_app = typer.Typer(
@@ -144,16 +144,7 @@ def add(
 def list_services(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List registered services (every page)."""
 
-    def every_page(client: ApiClient) -> list[dict[str, Any]]:
-        items, token = [], None
-        while True:
-            page = client.services(continuation=token)
-            items += page["items"]
-            token = page.get("continuation")
-            if not token:
-                return items
-
-    items = call(every_page)
+    items = call(lambda client: list(every_item(client.services)))
     if as_json:
         output.print_json(items)
         return
