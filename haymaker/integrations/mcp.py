@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from haymaker.errors import ConfigError
 from haymaker.integrations.access import ServiceAccess, failure_outcome, host_policy
-from haymaker.integrations.arguments import argument_problems
 from haymaker.integrations.credentials import CredentialError, RequestAuth
 from haymaker.integrations.models import MAX_LISTED, McpListing, McpTool, ServiceSpec
 from haymaker.integrations.names import tool_name, unique_names
-from haymaker.llm.messages import ToolCall
+from haymaker.integrations.service_source import ServiceToolSource, needs_approval
 from haymaker.llm.tools import ToolSpec
 from haymaker.tools.builtin.netpolicy import FetchRefused
 from haymaker.tools.context import ToolContext
-from haymaker.tools.outcome import Confirmation, ToolOutcome
-from haymaker.tools.source import ToolInfo, ToolSource
+from haymaker.tools.outcome import ToolOutcome
+from haymaker.tools.source import ToolInfo
 
 if TYPE_CHECKING:
     from mcp import ClientSession
@@ -91,14 +90,14 @@ async def list_mcp_tools(spec: ServiceSpec, access: ServiceAccess) -> McpListing
     return listing
 
 
-class McpToolSource(ToolSource):
+class McpToolSource(ServiceToolSource):
     """The tools of one MCP server, as `listing` recorded them."""
 
+    kind = "MCP server"
+
     def __init__(self, listing: McpListing, access: ServiceAccess) -> None:
+        super().__init__(listing.spec, access)
         self.listing = listing
-        self.spec = listing.spec
-        self.name = listing.spec.name
-        self._access = access
         self._by_name = {tool.name: tool for tool in listing.tools}
         self._offered = unique_names(
             ((tool.name, tool_name(tool.name, self.spec.prefix)) for tool in listing.tools),
@@ -124,44 +123,19 @@ class McpToolSource(ToolSource):
             ),
             source=self.name,
             side_effects=not read_only,
-            requires_approval=approval == "all" or (approval == "side_effects" and not read_only),
+            requires_approval=needs_approval(approval, not read_only),
         )
 
-    async def list_tools(self) -> list[ToolInfo]:
-        return list(self._infos.values())
-
-    async def has_tool(self, name: str) -> bool:
-        return name in self._infos
-
-    async def call(self, name: str, arguments: Mapping[str, Any], ctx: ToolContext) -> ToolOutcome:
-        info = self._infos.get(name)
-        if info is None:
-            return ToolOutcome.error(
-                f"{self.name} has no tool {name!r} (it has: {', '.join(self._infos)})"
-            )
+    async def _send(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        auth: RequestAuth,
+        info: ToolInfo,
+        ctx: ToolContext,
+    ) -> ToolOutcome:
         tool = self._by_name[self._offered[name]]
-        problems = argument_problems(info.spec.input_schema, arguments)
-        if problems:
-            return ToolOutcome.error(f"invalid arguments for {name}: {problems}")
-        bound = ctx.for_tool(name, self.name, can_delete=False)
-        try:
-            auth = await self._access.credentials.for_service(self.spec)
-        except CredentialError as exc:
-            bound.log(str(exc), "warning")
-            return failure_outcome(
-                str(exc), "credentials", sent=False, side_effects=info.side_effects, transient=False
-            )
-        await self._access.admit(self.spec)  # ToolDeferred when the rate limit is used up
-        outcome = await self._call(tool, dict(arguments), auth, info.side_effects, bound)
-        return outcome.capped(ctx.limits.max_content_chars)
-
-    async def confirm(self, name: str, call: ToolCall, ctx: ToolContext) -> Confirmation:
-        info = self._infos.get(name)
-        if info is not None and not info.side_effects:
-            return Confirmation.not_done(f"{name} is read-only: safe to run again")
-        return Confirmation.unknown(
-            f"MCP server {self.name} cannot tell whether a call of {name} took effect"
-        )
+        return await self._call(tool, arguments, auth, info.side_effects, ctx)
 
     async def _call(
         self,

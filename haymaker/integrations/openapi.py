@@ -17,20 +17,19 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from haymaker.integrations.access import ServiceAccess, failure_outcome, host_policy
-from haymaker.integrations.arguments import argument_problems
-from haymaker.integrations.credentials import CredentialError, RequestAuth
+from haymaker.integrations.credentials import RequestAuth
 from haymaker.integrations.models import (
     OpenApiListing,
     OpenApiOperation,
     OpenApiParameter,
     ServiceRecord,
 )
-from haymaker.llm.messages import ToolCall
+from haymaker.integrations.service_source import ServiceToolSource, needs_approval
 from haymaker.llm.tools import ToolSpec
 from haymaker.tools.builtin.netpolicy import FetchRefused
 from haymaker.tools.context import ToolContext
-from haymaker.tools.outcome import Confirmation, ToolOutcome
-from haymaker.tools.source import ToolInfo, ToolSource
+from haymaker.tools.outcome import ToolOutcome
+from haymaker.tools.source import ToolInfo
 
 USER_AGENT = "haymaker-integrations/1"
 JSON_TYPES = ("application/json",)
@@ -43,14 +42,13 @@ def listing_of(record: ServiceRecord, access: ServiceAccess) -> OpenApiListing:
     return OpenApiListing(spec=record.spec, listed_at=access.clock(), api=record.api)
 
 
-class OpenApiToolSource(ToolSource):
+class OpenApiToolSource(ServiceToolSource):
+    kind = "service"
+
     def __init__(self, listing: OpenApiListing, access: ServiceAccess) -> None:
+        super().__init__(listing.spec, access)
         self.listing = listing
-        self.spec = listing.spec
-        self.name = listing.spec.name
-        self._access = access
         self._operations = {op.tool: op for op in listing.api.operations}
-        approval = self.spec.approval
         self._infos = {
             op.tool: ToolInfo(
                 spec=ToolSpec(
@@ -58,54 +56,28 @@ class OpenApiToolSource(ToolSource):
                 ),
                 source=self.name,
                 side_effects=op.side_effects,
-                requires_approval=approval == "all"
-                or (approval == "side_effects" and op.side_effects),
+                requires_approval=needs_approval(self.spec.approval, op.side_effects),
             )
             for op in listing.api.operations
         }
 
-    async def list_tools(self) -> list[ToolInfo]:
-        return list(self._infos.values())
-
-    async def has_tool(self, name: str) -> bool:
-        return name in self._infos
-
-    async def call(self, name: str, arguments: Mapping[str, Any], ctx: ToolContext) -> ToolOutcome:
-        operation = self._operations.get(name)
-        if operation is None:
-            return ToolOutcome.error(
-                f"{self.name} has no tool {name!r} (it has: {', '.join(self._operations)})"
-            )
-        problems = argument_problems(operation.input_schema, arguments)
-        if problems:
-            return ToolOutcome.error(f"invalid arguments for {name}: {problems}")
-        for header, value in _header_values(operation, arguments).items():
+    def _refused(self, name: str, arguments: Mapping[str, Any]) -> str | None:
+        for header, value in _header_values(self._operations[name], arguments).items():
             if not (value.isascii() and value.isprintable()):
-                return ToolOutcome.error(
-                    f"invalid arguments for {name}: {header} must be ASCII text"
-                )
-        bound = ctx.for_tool(name, self.name, can_delete=False)
-        side_effects = operation.side_effects
-        try:
-            auth = await self._access.credentials.for_service(self.spec)
-        except CredentialError as exc:
-            bound.log(str(exc), "warning")
-            return failure_outcome(
-                str(exc), "credentials", sent=False, side_effects=side_effects, transient=False
-            )
-        await self._access.admit(self.spec)  # ToolDeferred when the rate limit is used up
-        outcome = await self._send(operation, dict(arguments), auth, bound)
-        return outcome.capped(ctx.limits.max_content_chars)
-
-    async def confirm(self, name: str, call: ToolCall, ctx: ToolContext) -> Confirmation:
-        operation = self._operations.get(name)
-        if operation is not None and not operation.side_effects:
-            return Confirmation.not_done(f"{name} is side-effect free: safe to run again")
-        return Confirmation.unknown(
-            f"service {self.name} cannot tell whether a call of {name} took effect"
-        )
+                return f"{header} must be ASCII text"
+        return None
 
     async def _send(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        auth: RequestAuth,
+        info: ToolInfo,
+        ctx: ToolContext,
+    ) -> ToolOutcome:
+        return await self._request(self._operations[name], arguments, auth, ctx)
+
+    async def _request(
         self,
         operation: OpenApiOperation,
         arguments: dict[str, Any],
