@@ -91,6 +91,10 @@ class _Runtime:
     durable: Instance | None = None  # the instance as last written
     committing: asyncio.Task[None] | None = None  # the last commit queued
     broken: bool = False  # a commit failed: this runtime is stale
+    # The history may lack work an unrecorded episode asked for (its commit was lost to a
+    # crash or an outage): the next episode replays even without new events, so the
+    # orchestrator asks for that work again.
+    replay_again: bool = False
 
     def __post_init__(self) -> None:
         self.etag = self.instance.etag
@@ -211,8 +215,9 @@ class Engine:
             if runtime is None:
                 continue
             self._resume_open_work(runtime)
-            if runtime.pending or instance.history_count == 0:
-                self._schedule(instance.instance_id)
+            if instance.history_count:
+                runtime.replay_again = True
+            self._schedule(instance.instance_id)
         if live:
             logger.info("recovered %d live orchestration instance(s)", len(live))
 
@@ -571,8 +576,9 @@ class Engine:
                 began = time.perf_counter()
                 # Replays run on a worker thread, as the Python worker runs orchestrators, so
                 # the loop keeps storing messages and serving requests meanwhile.
+                again, runtime.replay_again = runtime.replay_again and not events, False
                 episodes = await asyncio.get_running_loop().run_in_executor(
-                    self._replay_threads, _replay, runtime.replay, started, events, now
+                    self._replay_threads, _replay, runtime.replay, started, events, now, again
                 )
                 runtime.last_episode_seconds = time.perf_counter() - began
                 instance.status = "Running"
@@ -602,12 +608,13 @@ class Engine:
             if task_id not in runtime.scheduled:
                 # From work an unrecorded episode asked for (its commit failed, or storage went
                 # away): the history has no such task yet. Applying it would complete a task
-                # before it exists; replaying asks for the work again, so it is not lost.
+                # before it exists; a replay asks for the work again, so it is not lost.
                 logger.debug(
                     "instance %s: dropped a result for unscheduled task %s",
                     runtime.instance.instance_id,
                     task_id,
                 )
+                runtime.replay_again = True
                 continue
             runtime.finished_tasks.add(task_id)
             if message.kind in ("task_completed", "task_failed"):
@@ -909,11 +916,17 @@ class Engine:
 
 
 def _replay(
-    replay: OrchestrationReplay, started: bool, events: list[dict[str, Any]], now: datetime
+    replay: OrchestrationReplay,
+    started: bool,
+    events: list[dict[str, Any]],
+    now: datetime,
+    again: bool = False,
 ) -> list[Episode]:
     episodes = [replay.start(now)] if started else []
     if events:
         episodes.extend(replay.deliver(events, now))
+    elif again and not started:
+        episodes.append(replay.replay_again(now))
     return episodes
 
 

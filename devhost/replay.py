@@ -287,6 +287,11 @@ class OrchestrationReplay:
             episodes.append(self._episode(batch, now))
         return episodes
 
+    def replay_again(self, now: datetime) -> Episode:
+        """An episode with no new event: the orchestrator replays its history and asks again
+        for any work the history does not record (an episode whose commit was lost)."""
+        return self._episode([], now)
+
     # -- internals ---------------------------------------------------------------------
 
     def _retry_for(self, event: dict[str, Any]) -> _Retry | None:

@@ -63,6 +63,21 @@ async def feed(api, subject: str) -> list[dict]:
     return page["items"]
 
 
+async def feed_once_it_holds(
+    api, subject: str, types: list[str], seconds: float = 30
+) -> list[dict]:
+    """The dispatcher moves events from the outbox to the feed on its own schedule, so a
+    deployment can read completed a moment before its last event is listed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        items = await feed(api, subject)
+        listed = [e["type"] for e in items]
+        if listed == types:
+            return items
+        assert time.monotonic() < deadline, listed
+        await asyncio.sleep(0.1)
+
+
 async def test_subscriptions_are_managed_through_the_api_and_never_show_the_secret(api, receiver):
     view = await subscribe(api, receiver.url, event_types=["deployment.failed"])
     assert view["url"] == receiver.url
@@ -225,8 +240,7 @@ async def test_kill_9_between_state_changes_and_delivery_loses_no_event(storage_
         ).start()
         async with aiohttp.ClientSession(base_url=second.url) as api:
             await wait_for(api, deployment_id, "completed", seconds=120)
-            expected = await feed(api, deployment_id)
-            assert [e["type"] for e in expected] == LIFE
+            expected = await feed_once_it_holds(api, deployment_id, LIFE)
             await receiver.wait_for(len(LIFE), seconds=90)
             deadline = time.monotonic() + 60
             while {e["id"] for e in expected} - {e["id"] for e in receiver.accepted()}:
