@@ -14,7 +14,7 @@ from datetime import datetime
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
 from haymaker.errors import RateLimitedError
-from haymaker.store.tables import Tables
+from haymaker.store.tables import Tables, row_keys
 
 TABLE = "ratelimits"
 WINDOW_SECONDS = 60
@@ -33,10 +33,7 @@ class RateLimiter:
         epoch = int(now.timestamp())
         window = epoch - epoch % WINDOW_SECONDS
         partition = f"{caller}-{action}-{window}"
-        taken = table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"]
-        )
-        slot = sum([1 async for _ in taken])
+        slot = len(await row_keys(table, partition))
         while slot < limit:
             try:
                 await table.create_entity(

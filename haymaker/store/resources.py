@@ -14,6 +14,7 @@ from haymaker.store.tables import (
     delete_partition,
     delete_rows,
     first_page,
+    row_keys,
     upsert_rows,
 )
 
@@ -61,11 +62,7 @@ class ResourceStore:
 
     async def count(self, deployment_id: str) -> int:
         keys.deployment_id(deployment_id)
-        table = await self._tables.get(TABLE)
-        query = table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": deployment_id}, select=["RowKey"]
-        )
-        return sum([1 async for _ in query])
+        return len(await row_keys(await self._tables.get(TABLE), deployment_id))
 
     async def delete_all(self, deployment_id: str) -> int:
         """Drop every resource record of a deployment (not the resources themselves)."""

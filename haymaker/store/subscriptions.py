@@ -30,7 +30,7 @@ from haymaker.events.subscriptions import (
     webhook_sink,
 )
 from haymaker.store.feed import event_key
-from haymaker.store.tables import Page, Tables, delete_partition, first_page
+from haymaker.store.tables import Page, Tables, delete_partition, first_page, row_keys
 
 TABLE = "subscriptions"
 DEAD_TABLE = "deadletters"
@@ -66,12 +66,7 @@ class SubscriptionStore:
     async def create(self, spec: SubscriptionSpec, now: datetime, feed_head: int) -> Subscription:
         """A new subscription, delivering the events after `feed_head` (those from now on)."""
         table = await self._tables.get(TABLE)
-        count = 0
-        async for _ in table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": SUBSCRIPTIONS}, select=["RowKey"]
-        ):
-            count += 1
-        if count >= MAX_SUBSCRIPTIONS:
+        if len(await row_keys(table, SUBSCRIPTIONS)) >= MAX_SUBSCRIPTIONS:
             raise ConflictError(f"at most {MAX_SUBSCRIPTIONS} subscriptions; delete one first")
         subscription = Subscription(
             subscription_id=f"sub-{secrets.token_hex(5)}",

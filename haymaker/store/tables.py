@@ -106,15 +106,18 @@ async def delete_rows(table: TableClient, partition: str, row_keys: list[str]) -
                 await table.delete_entity(partition, row)
 
 
+async def row_keys(table: TableClient, partition: str) -> list[str]:
+    """The row keys of `partition`, in order (the rows' other columns are not read)."""
+    query = table.query_entities(
+        "PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"]
+    )
+    return [entity["RowKey"] async for entity in query]
+
+
 async def delete_partition(table: TableClient, partition: str) -> int:
     """Delete every row of `partition` (scan the keys, then delete in batches); returns how
     many. Safe to repeat after an interruption."""
-    rows = [
-        entity["RowKey"]
-        async for entity in table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"]
-        )
-    ]
+    rows = await row_keys(table, partition)
     await delete_rows(table, partition, rows)
     return len(rows)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from haymaker import keys
 from haymaker.agents.transcript import TranscriptEntry
-from haymaker.store.tables import Tables, delete_partition, upsert_rows
+from haymaker.store.tables import Tables, delete_partition, row_keys, upsert_rows
 
 TABLE = "transcripts"
 CHUNK_CHARS = 30_000  # a string property holds 32K UTF-16 code units
@@ -84,11 +84,8 @@ class TranscriptStore:
     async def count(self, deployment_id: str) -> int:
         """Entries so far (their indexes are dense)."""
         keys.deployment_id(deployment_id)
-        table = await self._tables.get(TABLE)
-        query = table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": deployment_id}, select=["RowKey"]
-        )
-        return len({row["RowKey"].split(".")[0] async for row in query})
+        rows = await row_keys(await self._tables.get(TABLE), deployment_id)
+        return len({row.split(".")[0] for row in rows})
 
     async def delete_all(self, deployment_id: str) -> int:
         keys.deployment_id(deployment_id)
