@@ -24,7 +24,7 @@ DISTRIBUTION = "haymaker-functions"
 MIN_LENGTH, MAX_LENGTH = 3, 40
 _SHAPE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # Top-level packages of haymaker-functions: a workload package of the same name would shadow them.
-_PLATFORM_PACKAGES = {
+PLATFORM_PACKAGES = {
     "haymaker",
     "haymaker_cli",
     "haymaker_testing",
@@ -34,6 +34,7 @@ _PLATFORM_PACKAGES = {
     "runs",
     "activities",
     "orchestrators",
+    "ui",
     "function_app",
     "tests",
 }
@@ -78,7 +79,7 @@ def check_name(name: str) -> str:
     if name in builtin_names():
         raise refuse("a built-in workload has that name")
     package = name.replace("-", "_")
-    if package in _PLATFORM_PACKAGES or package in sys.stdlib_module_names:
+    if package in PLATFORM_PACKAGES or package in sys.stdlib_module_names:
         raise refuse(f"its package {package!r} would shadow an existing Python module")
     if keyword.iskeyword(package) or keyword.issoftkeyword(package):
         raise refuse(f"its package {package!r} is a Python keyword")

@@ -19,21 +19,11 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from haymaker_cli.scaffold import PLATFORM_PACKAGES
 from tests.support.azurite import ROOT
 
 # The project's own top-level modules (they ship in haymaker-functions whatever the extras).
-OWN_MODULES = {
-    "haymaker",
-    "haymaker_cli",
-    "haymaker_testing",
-    "devhost",
-    "api",
-    "timers",
-    "runs",
-    "activities",
-    "orchestrators",
-    "function_app",
-}
+OWN_MODULES = PLATFORM_PACKAGES - {"tests"}
 
 # Runs first in the subprocess (as sitecustomize): refuse the modules of BLOCKED.
 SITECUSTOMIZE = """
