@@ -94,6 +94,26 @@ def app_host(storage_connection):
 
 
 @pytest.fixture
+def run(host, monkeypatch, tmp_path):
+    """The `haymaker` CLI, in process, against the module's `host`, with a config of its own
+    and no key or profile from the environment: run("status", ID) returns the typer result."""
+    from typer.testing import CliRunner
+
+    from haymaker_cli import app
+
+    monkeypatch.setenv("HAYMAKER_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("HAYMAKER_PROFILE", raising=False)
+    monkeypatch.delenv("HAYMAKER_KEY", raising=False)
+    monkeypatch.setenv("HAYMAKER_URL", host.url)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
 async def api(host):
     """An HTTP session on the module's `host` fixture (each host-backed module defines one)."""
     import aiohttp

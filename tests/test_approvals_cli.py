@@ -10,9 +10,8 @@ import uuid
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from haymaker_cli import app, output
+from haymaker_cli import output
 from haymaker_cli.client import ApiClient
 
 QUESTION = "Collected 3 of 3 items: write the report?"
@@ -23,19 +22,9 @@ def host(app_host):
     return app_host
 
 
-@pytest.fixture
-def run(host, monkeypatch, tmp_path):
-    monkeypatch.setenv("HAYMAKER_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("HAYMAKER_PROFILE", raising=False)
-    monkeypatch.delenv("HAYMAKER_KEY", raising=False)
-    monkeypatch.setenv("HAYMAKER_URL", host.url)
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
     monkeypatch.setattr(output.console, "width", 250)  # tables on one line each
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

@@ -19,20 +19,6 @@ def host(app_host):
     return app_host
 
 
-@pytest.fixture
-def run(host, monkeypatch, tmp_path):
-    monkeypatch.setenv("HAYMAKER_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("HAYMAKER_PROFILE", raising=False)
-    monkeypatch.delenv("HAYMAKER_KEY", raising=False)
-    monkeypatch.setenv("HAYMAKER_URL", host.url)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None):
-        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-
-    return invoke
-
-
 def deployment_id_of(output: str) -> str:
     return output.split("Deployment started: ")[1].split()[0]
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from haymaker_cli import app
 
 # Closing tags with no opening tag crash Rich's markup parser; the others would vanish.
 TRICKY = "[/x] [bold]loud[/bold] [red]"
@@ -17,19 +14,6 @@ TRICKY = "[/x] [bold]loud[/bold] [red]"
 @pytest.fixture(scope="module")
 def host(app_host):
     return app_host
-
-
-@pytest.fixture
-def run(host, monkeypatch, tmp_path):
-    monkeypatch.setenv("HAYMAKER_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("HAYMAKER_PROFILE", raising=False)
-    monkeypatch.delenv("HAYMAKER_KEY", raising=False)
-    monkeypatch.setenv("HAYMAKER_URL", host.url)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from haymaker_cli import app
 from tests.support.api import call, expect_problem
 from tests.support.mcp_server import McpTestServer
 from tests.support.openapi_service import DOCUMENT, PetService, serve_pets
@@ -115,19 +113,6 @@ async def test_a_registration_that_does_not_check_out_is_a_problem(
 
 
 # --- the CLI -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run(host, monkeypatch, tmp_path):
-    monkeypatch.setenv("HAYMAKER_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("HAYMAKER_PROFILE", raising=False)
-    monkeypatch.delenv("HAYMAKER_KEY", raising=False)
-    monkeypatch.setenv("HAYMAKER_URL", host.url)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_the_cli_adds_shows_lists_and_removes_services(
