@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 # The API's budget limits (haymaker.budgets.Budget), in the order they are shown.
@@ -51,25 +52,29 @@ def _limit_value(limit: str, value: float | None) -> str:
     return f"{value:g}"
 
 
+def _limits(state: dict[str, Any]) -> Iterator[tuple[str, str, float, str]]:
+    """(limit, label, allowed, what is left as text) for each limit the budget sets, in order."""
+    budget = state.get("budget") or {}
+    remaining = state.get("budget_remaining") or {}
+    for limit, label in LIMIT_LABELS.items():
+        allowed = budget.get(limit)
+        if allowed is not None:
+            yield limit, label, allowed, _limit_value(limit, remaining.get(limit))
+
+
 def budget_text(state: dict[str, Any]) -> str | None:
     """What is left of each limit, e.g. `cost $0.4877 of $0.50, steps 3 of 10`; None
     without a budget."""
-    budget = state.get("budget")
-    if not budget:
+    if not state.get("budget"):
         return None
-    remaining = state.get("budget_remaining") or {}
     parts = []
-    for limit, label in LIMIT_LABELS.items():
-        allowed = budget.get(limit)
-        if allowed is None:
-            continue
+    for limit, label, allowed, left in _limits(state):
         if limit == "max_wall_hours":
             ends = state.get("budget_ends_at")
             until = f" until {str(ends)[:16].replace('T', ' ')} UTC" if ends else ""
             parts.append(f"{allowed:g} {label}{until}")
-            continue
-        left = _limit_value(limit, remaining.get(limit))
-        parts.append(f"{label} {left} of {_limit_value(limit, allowed)}")
+        else:
+            parts.append(f"{label} {left} of {_limit_value(limit, allowed)}")
     return ", ".join(parts)
 
 
@@ -109,18 +114,12 @@ def usage_short(state: dict[str, Any]) -> str:
 
 def budget_short(state: dict[str, Any]) -> str:
     """For a table cell: what is left of each limit, e.g. `5/10 steps, $0.49/$0.50`."""
-    budget = state.get("budget") or {}
-    remaining = state.get("budget_remaining") or {}
     parts = []
-    for limit, label in LIMIT_LABELS.items():
-        allowed = budget.get(limit)
-        if allowed is None:
-            continue
+    for limit, label, allowed, left in _limits(state):
         if limit == "max_wall_hours":
             ends = state.get("budget_ends_at")
             parts.append(f"until {str(ends)[11:16]}" if ends else f"{allowed:g} {label}")
-            continue
-        left, total = _limit_value(limit, remaining.get(limit)), _limit_value(limit, allowed)
-        unit = "" if limit == "max_cost_usd" else f" {label}"
-        parts.append(f"{left}/{total}{unit}")
+        else:
+            unit = "" if limit == "max_cost_usd" else f" {label}"
+            parts.append(f"{left}/{_limit_value(limit, allowed)}{unit}")
     return ", ".join(parts)
