@@ -50,18 +50,21 @@ def install() -> None:
         return
     _installed = True
     previous = logging.getLogRecordFactory()
+    # Bound here, not looked up per record: a record made while the interpreter shuts down
+    # (a connector's __del__ logging) finds module globals already set to None.
+    current_ids, context, names = tracing.current_ids, _context, FIELDS
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        ids = tracing.current_ids()
+        ids = current_ids()
         if ids is not None:
             record.trace_id, record.span_id = ids
-        fields = _context.get()
+        fields = context.get()
         if fields:
             for name, value in fields.items():
                 if not hasattr(record, name):
                     setattr(record, name, value)
-            suffix = " ".join(f"{name}={fields[name]}" for name in FIELDS if name in fields)
+            suffix = " ".join(f"{name}={fields[name]}" for name in names if name in fields)
             record.msg = (
                 f"{record.msg} [{suffix.replace('%', '%%')}]"
                 if record.args

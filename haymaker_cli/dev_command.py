@@ -31,12 +31,16 @@ def dev(
             stopping_on(STOP_SIGNALS),
             dev_environment(app_dir.resolve(), port, reset=reset, state_dir=state_dir) as url,
         ):
+            # One print: a signal arriving meanwhile cannot cut the banner in half.
             console.print(
-                styled("Local host ready at ", (f"{url}/api", "bold"), " (Ctrl-C stops it)")
-            )
-            console.print(styled("Dashboard: ", (dashboard_url(url), "bold")))
-            console.print(
-                f"  try: HAYMAKER_URL={url} haymaker deploy data-collector -c item_count=50 --wait"
+                styled(
+                    "Local host ready at ",
+                    (f"{url}/api", "bold"),
+                    " (Ctrl-C stops it)\nDashboard: ",
+                    (dashboard_url(url), "bold"),
+                    f"\n  try: HAYMAKER_URL={url} haymaker deploy data-collector"
+                    " -c item_count=50 --wait",
+                )
             )
             while True:
                 time.sleep(3600)

@@ -59,7 +59,7 @@ def test_a_signal_stops_azurite_and_the_host_and_frees_their_ports(tmp_path, sig
         shown = []
         for line in dev.stdout:
             shown.append(line)
-            if "Local host ready" in line:
+            if "try: HAYMAKER_URL=" in line:  # the banner's last line
                 break
         assert dev.poll() is None, "".join(shown)
         children = children_of(dev.pid)
