@@ -54,6 +54,7 @@ logger = logging.getLogger("devhost.engine")
 
 # Messages applied in one episode, at most.
 MAX_MESSAGES_PER_EPISODE = 1000
+DELETE_BATCH = 50  # consumed message rows of a busy instance deleted per transaction
 LIVE = ("Pending", "Running", "Suspended")
 _CONTROL = ("terminate", "suspend", "resume")
 
@@ -514,10 +515,16 @@ class Engine:
         self._next_seq[instance_id] = max(self._next_seq.get(instance_id, 1), highest + 1)
         return self._runtimes.setdefault(instance_id, runtime)
 
-    def _delete_consumed_rows(self, instance: Instance, everything: bool = False) -> None:
-        """Rows of consumed messages are dead weight; losing this cleanup only costs storage."""
+    def _delete_consumed_rows(
+        self, instance: Instance, everything: bool = False, flush: bool = True
+    ) -> None:
+        """Rows of consumed messages are dead weight; losing this cleanup only costs storage.
+        Without `flush`, they are deleted DELETE_BATCH at a time: one transaction per step
+        would cost a busy instance a round trip a step for nothing it reads again."""
         rows = self._rows.get(instance.instance_id, {})
         done = [row for row, last in rows.items() if everything or last <= instance.inbox_cursor]
+        if not (everything or flush) and len(done) < DELETE_BATCH:
+            return
         for row in done:
             del rows[row]
         if done:
@@ -712,7 +719,8 @@ class Engine:
             self._schedule(instance_id)
             return
         runtime.durable = snapshot
-        self._delete_consumed_rows(snapshot)
+        idle = runtime.running_activities == 0 and not runtime.pending
+        self._delete_consumed_rows(snapshot, flush=idle or continued or snapshot.terminal)
         if continued:
             self._spawn(self.store.delete_old_history(instance_id, snapshot.execution))
             self._schedule(instance_id)

@@ -61,6 +61,7 @@ class ActionType(IntEnum):
 
 
 _COMPOUND = {ActionType.WHEN_ANY, ActionType.WHEN_ALL}
+_COMPLETIONS = (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED)
 # Events the SDK skips during replay; leaving them out of its context halves its work.
 _BOOKKEEPING = {
     EventType.TASK_SCHEDULED,
@@ -294,6 +295,13 @@ class OrchestrationReplay:
 
     # -- internals ---------------------------------------------------------------------
 
+    def _forget_retry(self, task_id: int) -> None:
+        """A call that succeeded needs no retry state: kept, it would grow every commit."""
+        for first_id, retry in self._retries.items():
+            if retry.current_id == task_id:
+                del self._retries[first_id]
+                return
+
     def _retry_for(self, event: dict[str, Any]) -> _Retry | None:
         kind = event["EventType"]
         for retry in self._retries.values():
@@ -340,6 +348,9 @@ class OrchestrationReplay:
         }
 
     def _advance_retry(self, event: dict[str, Any], now: datetime, episode: Episode) -> None:
+        if event["EventType"] in _COMPLETIONS:
+            self._forget_retry(event["TaskScheduledId"])
+            return
         retry = self._retry_for(event)
         if retry is None:
             return
@@ -347,6 +358,7 @@ class OrchestrationReplay:
         if event["EventType"] == EventType.TIMER_FIRED:
             retry.timer_id = None
             if retry.attempt >= retry.policy.max_attempts:
+                del self._retries[first_id]
                 return  # the SDK now surfaces the last failure
             retry.attempt += 1
             retry.current_id = self._allocate()
