@@ -84,7 +84,13 @@ async def _run(session: AgentSession, row: LedgerRow, info: ToolInfo) -> ToolOut
         stores = session.ctx.stores
         assert stores is not None
         await stores.resources.put(session.deployment_id, outcome.resources)
-    await session.ledger.finish(session.deployment_id, started, outcome, session.now)
+    done = session.ledger.finish(session.deployment_id, started, outcome, session.now)
+    if info.side_effects:
+        await done  # before anything else: the effect is known to have happened
+    else:
+        # Written beside the answer (_answer): if only the answer lands, a re-run runs the
+        # call again, which a call without side effects allows.
+        session.with_next_entry.append(done)
     return outcome
 
 

@@ -3,8 +3,10 @@ its tools, its transcript and its ledger, and the transcript entries it writes."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,8 @@ class AgentSession:
     tool_context: ToolContext
     transcript: TranscriptStore
     ledger: ToolLedger
+    # Writes that need not come before the next transcript entry: made at the same time.
+    with_next_entry: list[Awaitable[Any]] = field(default_factory=list)
 
     @property
     def deployment_id(self) -> str:
@@ -51,7 +55,8 @@ class AgentSession:
                 f"transcript entry {entry.index} written out of order "
                 f"(next is {self.cursor.next_index})"
             )
-        await self.transcript.put(self.deployment_id, entry)
+        writes, self.with_next_entry = self.with_next_entry, []
+        await asyncio.gather(self.transcript.put(self.deployment_id, entry), *writes)
         self.cursor.next_index += 1
 
     def entry(self, role: str, **fields: Any) -> TranscriptEntry:

@@ -36,6 +36,7 @@ class AgentCursor(BaseModel):
     stuck_why: str | None = None
     last_input_tokens: int = 0  # of the last model turn: how full the context is
     summarised_upto: int | None = None  # the last index a summary stands in for
+    transcript_id: str | None = None  # when the goal was written: names this transcript's life
     tool_calls: int = 0
     finished: Finish | None = None
     stop_reason: str | None = None  # why act ended: finished, max_turns, stuck, refusal

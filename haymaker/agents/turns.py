@@ -5,7 +5,10 @@ re-run finds it recorded whole, instead of asking (and paying for) another."""
 
 from __future__ import annotations
 
+import asyncio
+
 from haymaker.agents import prompts
+from haymaker.agents.context import turn_context
 from haymaker.agents.session import AgentSession, approval_key
 from haymaker.agents.state import PendingCall
 from haymaker.agents.transcript import TranscriptEntry, TurnUsage, conversation, shown_calls
@@ -20,7 +23,7 @@ STUCK_OPTIONS = ["continue", "stop"]
 
 async def model_turn(session: AgentSession) -> StepResult:
     cursor = session.cursor
-    entries = await _context(session)
+    entries = await turn_context(session)
     recorded = await _recorded_answer(session, entries)
     entries = [entry for entry in entries if entry.index < cursor.next_index]
     if recorded is not None:
@@ -51,9 +54,12 @@ async def model_turn(session: AgentSession) -> StepResult:
             ),
             model=response.model,
         )
-        # The calls first: an answer is reused only once its calls are recorded too.
-        await session.ledger.request(session.deployment_id, _ledger_rows(session, entry, calls))
-        await session.transcript.put(session.deployment_id, entry)
+        # Both at once: a re-run reuses the answer only if its calls are in the ledger too
+        # (_recorded_answer), so whichever write lands alone is harmless.
+        await asyncio.gather(
+            session.ledger.request(session.deployment_id, _ledger_rows(session, entry, calls)),
+            session.transcript.put(session.deployment_id, entry),
+        )
         refused = response.stop_reason is StopReason.REFUSAL
     cursor.turn = entry.turn
     cursor.next_index = entry.index + 1
@@ -73,15 +79,6 @@ async def model_turn(session: AgentSession) -> StepResult:
     cursor.idle_turns += 1
     session.ctx.log(f"Turn {cursor.turn}: no tool call")
     return await _after_idle_turn(session)
-
-
-async def _context(session: AgentSession) -> list[TranscriptEntry]:
-    """The entries the model needs: the goal, and everything after the last summary's range."""
-    upto = session.cursor.summarised_upto
-    if upto is None:
-        return await session.transcript.read(session.deployment_id)
-    goal = await session.transcript.read(session.deployment_id, limit=1)
-    return goal + await session.transcript.read(session.deployment_id, after=upto)
 
 
 async def _recorded_answer(

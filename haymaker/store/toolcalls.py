@@ -9,6 +9,7 @@ The ledger is platform-internal: no API serves it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import datetime
@@ -94,9 +95,9 @@ class ToolLedger:
         return LedgerRow.model_validate_json(entity["row"])
 
     async def request(self, deployment_id: str, rows: list[LedgerRow]) -> None:
-        """Record the calls one model turn asked for (rewriting an interrupted run's)."""
-        for row in rows:
-            await self._put(deployment_id, row)
+        """Record the calls one model turn asked for (rewriting an interrupted run's); each
+        row stands alone, so they are written at once."""
+        await asyncio.gather(*(self._put(deployment_id, row) for row in rows))
 
     async def start(self, deployment_id: str, row: LedgerRow, now: datetime) -> LedgerRow:
         started = row.model_copy(update={"status": CallStatus.STARTED, "started_at": now})

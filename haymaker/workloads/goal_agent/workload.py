@@ -87,6 +87,7 @@ class GoalAgentWorkload(Workload):
                 config["goal"], config.get("success_criteria"), config["max_turns"]
             )
             await session.append(session.entry("user", content=goal))
+            cursor.transcript_id = session.now.isoformat()  # when this life began
             ctx.log(f"Goal: {config['goal'][:500]}")
         if cursor.stop_reason is not None:
             return _end_of_act(session)
