@@ -1,22 +1,33 @@
-"""Who is calling, and may they? In Azure with App Service Authentication on
-(HAYMAKER_AUTH_MODE=easyauth), the platform injects X-MS-CLIENT-PRINCIPAL for callers signed in
-with Entra ID (and strips any the caller sent); their app roles decide. Callers without a
-principal came in with a function key, which the host already checked. Locally the mode is
-off and every caller may do everything."""
+"""Who is calling, and may they? Two modes, by HAYMAKER_AUTH_MODE:
+
+- `off` (the default, and locally): the Functions host checks function keys on every route
+  that needs a role; a caller it lets in may do everything.
+- `easyauth` (App Service authentication with Entra ID in front): the platform injects
+  X-MS-CLIENT-PRINCIPAL for signed-in callers (and strips any a caller sent); their app roles
+  decide, and a caller without one gets a 401 with a Bearer challenge. The host grants no key
+  level to a signed-in caller (Azure/azure-functions-host#11394), so in this mode the routes
+  are anonymous to the host and function keys are not used: the principal is the credential.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
 import azure.functions as func
 
-from haymaker.errors import BadRequestError, ForbiddenError
+from haymaker.errors import BadRequestError, ForbiddenError, UnauthorizedError
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
+SIGN_IN_PATH = "/.auth/login/aad"  # App Service authentication's Entra ID sign-in
+# Settings.auth_mode's alias (a test keeps them one): read here without importing the
+# settings, which the app's import leaves for the first request.
+AUTH_MODE_SETTING = "HAYMAKER_AUTH_MODE"
 # Where a caller may put the function key (the document's security schemes).
 FUNCTION_KEY_HEADER = "x-functions-key"
 FUNCTION_KEY_QUERY = "code"
@@ -27,6 +38,14 @@ def _auth_mode() -> str:
     from haymaker.runtime import get_runtime
 
     return get_runtime().settings.auth_mode
+
+
+def host_checks_keys(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether routes that need a role ask the host for a function key: read as the routes
+    are declared (at import, before any request). Only a well-formed `easyauth` turns keys
+    off; anything else keeps them, and the request-time settings report a malformed value."""
+    mode = environ.get(AUTH_MODE_SETTING, "off")
+    return mode.strip().lower() != "easyauth"
 
 
 class Role(Enum):
@@ -89,18 +108,26 @@ def signed_in(req: func.HttpRequest) -> Principal | None:
 
 
 def allows(req: func.HttpRequest, role: Role) -> bool:
-    """Whether the caller may do what needs `role`: anyone when the mode is off, a caller
-    with only a function key (the key is the credential), else by the principal's roles."""
-    caller = signed_in(req)
-    return caller is None or caller.has(role)
+    """Whether the caller may do what needs `role`: anyone the host let in when the mode is
+    off, else a signed-in caller holding it."""
+    if _auth_mode() != "easyauth":
+        return True
+    caller = principal(req)
+    return caller is not None and caller.has(role)
 
 
 def authorize(req: func.HttpRequest, role: Role) -> None:
-    """Refuse (403) a signed-in caller who lacks `role`."""
+    """Refuse a caller who is not signed in (401) or lacks `role` (403), when App Service
+    authentication decides."""
     if _auth_mode() != "easyauth":
         return
     caller = principal(req)
-    if caller is not None and not caller.has(role):
+    if caller is None:
+        raise UnauthorizedError(
+            "sign in with Microsoft Entra ID: send an access token for the Haymaker app "
+            f"registration (Authorization: Bearer), or sign in to the dashboard ({SIGN_IN_PATH})"
+        )
+    if not caller.has(role):
         wider = sorted(granted.app_role for granted in role.granted_by - {role})
         raise ForbiddenError(
             f"{caller.name} needs the {role.app_role} role"

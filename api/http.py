@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.functions as func
 
-from haymaker.errors import BadRequestError, HaymakerError, RateLimitedError
+from api.auth import SIGN_IN_PATH
+from haymaker.errors import BadRequestError, HaymakerError, RateLimitedError, UnauthorizedError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -82,6 +83,11 @@ def problem_for(exc: Exception) -> func.HttpResponse:
         return problem(
             exc.status, exc.title, exc.detail, headers={"Retry-After": str(exc.retry_after)}
         )
+    if isinstance(exc, UnauthorizedError):
+        # Bearer: the dashboard offers App Service authentication's sign-in on this, and
+        # asks for a function key on a 401 without it (the host's own).
+        challenge = {"WWW-Authenticate": f'Bearer realm="haymaker", sign_in="{SIGN_IN_PATH}"'}
+        return problem(exc.status, exc.title, exc.detail, headers=challenge)
     if isinstance(exc, HaymakerError):
         return problem(exc.status, exc.title, exc.detail, errors=exc.errors)
     if isinstance(exc, ValidationError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from api.auth import FUNCTION_KEY_HEADER, FUNCTION_KEY_QUERY
+from api.auth import FUNCTION_KEY_HEADER, FUNCTION_KEY_QUERY, host_checks_keys
 from api.http import JSON, PROBLEM_JSON
 from api.operation import Operation, registered_operations, resolve
 
@@ -56,7 +56,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "description": "Deploy, run, stop, resume and clean up goal-seeking agent workloads.",
         },
         "servers": [{"url": server_url}],
-        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        # What the routes that need a role take, as they were declared (api/auth.py).
+        "security": (
+            [{"functionKey": []}, {"functionKeyQuery": []}]
+            if host_checks_keys()
+            else [{"entraId": []}]
+        ),
         **_document(registered_operations()),
     }
 
@@ -242,6 +247,13 @@ def _document(operations: tuple[Operation, ...]) -> dict[str, Any]:
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": FUNCTION_KEY_HEADER},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": FUNCTION_KEY_QUERY},
+                "entraId": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "an Entra ID access token for the Haymaker app registration "
+                    "(App Service authentication, HAYMAKER_AUTH_MODE=easyauth)",
+                },
             },
         },
     }

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import azure.durable_functions as df
 import azure.functions as func
 
-from api.auth import Role, authorize, refuse_cross_site
+from api.auth import Role, authorize, host_checks_keys, refuse_cross_site
 from api.http import json_response, problem_for, read_body
 from haymaker import tracing
 from haymaker.errors import BadRequestError, InvalidKeyError
@@ -330,7 +330,8 @@ class Operations:
             function: Any = _function(operation)
             if operation.takes_client:
                 function = self.blueprint.durable_client_input(client_name="client")(function)
-            level = func.AuthLevel.ANONYMOUS if role is None else func.AuthLevel.FUNCTION
+            keyed = role is not None and host_checks_keys()
+            level = func.AuthLevel.FUNCTION if keyed else func.AuthLevel.ANONYMOUS
             self.blueprint.route(route=route, methods=[method], auth_level=level)(function)
             return handler
 

@@ -105,6 +105,14 @@ class ServiceUnavailableError(HaymakerError):
     title = "Service unavailable"
 
 
+class UnauthorizedError(HaymakerError):
+    """No credential the app accepts (App Service authentication on, and no signed-in
+    caller): answered with `WWW-Authenticate: Bearer`."""
+
+    status = 401
+    title = "Sign-in required"
+
+
 class ForbiddenError(HaymakerError):
     status = 403
     title = "Forbidden"

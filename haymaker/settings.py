@@ -168,6 +168,11 @@ class Settings(BaseModel):
         default=None, alias="APPLICATIONINSIGHTS_CONNECTION_STRING"
     )
     client_id: str | None = Field(default=None, alias="AZURE_CLIENT_ID")
+    app_service_auth: str | None = Field(
+        default=None,
+        alias="WEBSITE_AUTH_ENABLED",
+        description="set by App Service: True while its authentication is on",
+    )
 
     _environ: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
@@ -258,7 +263,21 @@ class Settings(BaseModel):
             name = (info.alias if info is not None else None) or field
             raise SettingsError(f"{name}: {error['msg']}", name) from None
         settings._environ = env
+        settings._check_principal_source()
         return settings
+
+    def _check_principal_source(self) -> None:
+        """easyauth while App Service reports its authentication off (turned off in the
+        portal, say) would trust a principal header anyone can send: fail closed, naming
+        the setting. (Where the platform does not report it, nothing is assumed.)"""
+        reported_off = (self.app_service_auth or "").strip().lower() == "false"
+        if self.auth_mode == "easyauth" and reported_off:
+            raise SettingsError(
+                "HAYMAKER_AUTH_MODE: easyauth, but App Service authentication is off "
+                "(WEBSITE_AUTH_ENABLED=False), so anyone could send a principal; turn "
+                "authentication on, or set the mode to off",
+                "HAYMAKER_AUTH_MODE",
+            )
 
     @cached_property
     def _llm(self) -> LLMConfig | Exception:

@@ -161,7 +161,7 @@ param deployEventGrid bool = false
 ])
 param tracing string = 'off'
 
-@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID: a caller with a bearer token for the app registration gets its claims (app roles included) injected as X-MS-CLIENT-PRINCIPAL. Authentication is not required globally; function keys keep working. Sets HAYMAKER_AUTH_MODE=easyauth (else off).')
+@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID: a caller with a bearer token for the app registration, or signed in to the dashboard, gets its claims (app roles included) injected as X-MS-CLIENT-PRINCIPAL, and those replace function keys. Sets HAYMAKER_AUTH_MODE=easyauth (else off).')
 param enableAppServiceAuth bool = false
 
 @description('Application (client) id of the API app registration (scripts/setup-auth.sh prints it). Required when enableAppServiceAuth is true: left empty, the deployment fails validation of the app-auth module.')

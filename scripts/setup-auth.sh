@@ -2,12 +2,14 @@
 # Entra ID app registration for the Haymaker API's App Service Authentication (infra/ with
 # enableAppServiceAuth=true), and app role assignments.
 #
-#   scripts/setup-auth.sh [--dry-run] [--app-name NAME] [--assign-role ROLE --to OBJECT_ID]
+#   scripts/setup-auth.sh [--dry-run] [--app-name NAME] [--web-host HOST]
+#                         [--assign-role ROLE --to OBJECT_ID]
 #
 # What it does (every step is idempotent: it reads the registration first and writes only what
 # is missing or different):
 #   1. creates (or reuses, matched by exact display name) a single-tenant app registration, with
-#      NO client secret: App Service only validates tokens for it, nothing signs in through it;
+#      NO client secret: App Service validates tokens for it, and the dashboard's browser sign-in
+#      uses the implicit flow, which needs none;
 #   2. sets the identifier URI api://<appId> and v2.0 access tokens (requestedAccessTokenVersion
 #      2), whose issuer https://login.microsoftonline.com/<tenant>/v2.0 is the one infra/ trusts;
 #   3. defines the app roles Haymaker.Reader, Haymaker.Operator, Haymaker.Approver and
@@ -19,8 +21,12 @@
 #      `az account get-access-token --resource api://<appId>` (and the haymaker CLI's
 #      --entra-scope api://<appId>/.default, through DefaultAzureCredential's az login) get a
 #      token without a consent prompt. The token carries the caller's roles; the app decides;
-#   5. creates the service principal (enterprise application) that role assignments belong to;
-#   6. with --assign-role ROLE --to OBJECT_ID: assigns ROLE to the user, group or service
+#   5. with --web-host HOST (the function app's host name, e.g. func-abc.azurewebsites.net): adds
+#      the web redirect URI https://HOST/.auth/login/aad/callback and ID token issuance, so a
+#      browser signs in to the dashboard through App Service authentication (/.auth/login/aad);
+#      other redirect URIs stay;
+#   6. creates the service principal (enterprise application) that role assignments belong to;
+#   7. with --assign-role ROLE --to OBJECT_ID: assigns ROLE to the user, group or service
 #      principal with that object id, unless it already has it.
 # It ends by printing AUTH_CLIENT_ID=<appId> and AUTH_TENANT_ID=<tenant> on stdout, for
 # `azd env set AUTH_CLIENT_ID ...` (see docs/deploy.md, "Entra ID sign-in and roles").
@@ -52,10 +58,12 @@ declare -A ROLE_DESCRIPTION=(
 
 usage() {
     cat <<'EOF'
-usage: scripts/setup-auth.sh [--dry-run] [--app-name NAME] [--assign-role ROLE --to OBJECT_ID]
+usage: scripts/setup-auth.sh [--dry-run] [--app-name NAME] [--web-host HOST]
+                             [--assign-role ROLE --to OBJECT_ID]
 
   --dry-run             print the az commands that would change something instead of running them
   --app-name NAME       display name of the API's app registration (default: haymaker-api)
+  --web-host HOST       the function app's host name: lets browsers sign in to the dashboard
   --assign-role ROLE    app role to assign: Haymaker.Reader, Haymaker.Operator,
                         Haymaker.Approver or Haymaker.Admin
   --to OBJECT_ID        object id of the user, group or service principal that gets ROLE
@@ -95,6 +103,7 @@ uuid5() {
 # Arguments
 
 APP_NAME="haymaker-api"
+WEB_HOST=""
 ASSIGN_ROLE=""
 ASSIGN_TO=""
 
@@ -107,6 +116,12 @@ while (($#)); do
         shift
         ;;
     --app-name=*) APP_NAME=${1#*=} ;;
+    --web-host)
+        need_value "$@"
+        WEB_HOST=$2
+        shift
+        ;;
+    --web-host=*) WEB_HOST=${1#*=} ;;
     --assign-role)
         need_value "$@"
         ASSIGN_ROLE=$2
@@ -132,6 +147,12 @@ done
 # Display names go into an OData filter and JSON: no quotes or other surprises.
 [[ $APP_NAME =~ ^[A-Za-z0-9][A-Za-z0-9\ ._-]{0,119}$ ]] ||
     usage_error "bad --app-name '$APP_NAME': 1-120 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
+# A host name only (no scheme, path or port): the callback is always https on 443.
+if [[ -n $WEB_HOST ]]; then
+    [[ ${WEB_HOST,,} =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$ ]] ||
+        usage_error "bad --web-host '$WEB_HOST': give the app's host name, e.g. func-abc.azurewebsites.net (no https://, path or port)"
+    WEB_HOST=${WEB_HOST,,}
+fi
 if [[ -n $ASSIGN_ROLE || -n $ASSIGN_TO ]]; then
     [[ -n $ASSIGN_ROLE ]] || usage_error "--to needs --assign-role ROLE"
     [[ -n $ASSIGN_TO ]] || usage_error "--assign-role needs --to OBJECT_ID"
@@ -217,7 +238,7 @@ retrying() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# 2-4. Identifier URI, token version, app roles, scope and the Azure CLI's pre-authorization
+# 2-5. Identifier URI, token version, app roles, scope, browser sign-in, the Azure CLI pre-authorization
 
 roles_json=$(for role in "${ROLES[@]}"; do
     jq -nc --arg value "$role" --arg id "$(uuid5 "$ID_NAMESPACE" "$role")" \
@@ -231,7 +252,9 @@ done | jq -sc '.')
 # Haymaker roles that exist in another form. Entra ID rejects changes to an enabled role or
 # scope ("cannot be deleted or updated unless disabled first"), so existing ones are sent back as
 # they are. Two PATCHes: a pre-authorization cannot name a scope added in the same request.
-plan=$(jq -c --arg appId "$APP_ID" --argjson wanted "$roles_json" \
+callback=""
+[[ -n $WEB_HOST ]] && callback="https://$WEB_HOST/.auth/login/aad/callback"
+plan=$(jq -c --arg appId "$APP_ID" --argjson wanted "$roles_json" --arg callback "$callback" \
     --arg scopeId "$(uuid5 "$ID_NAMESPACE" "$SCOPE_VALUE")" --arg scopeValue "$SCOPE_VALUE" \
     --arg cli "$AZURE_CLI_APP_ID" '
     # origin is read-only: it must not be sent back in a PATCH.
@@ -265,9 +288,18 @@ plan=$(jq -c --arg appId "$APP_ID" --argjson wanted "$roles_json" \
        else [$pre[] | select(.appId != $cli)] + [{appId: $cli, delegatedPermissionIds:
          ([$pre[] | select(.appId == $cli) | (.delegatedPermissionIds // [])[]] + [$sid] | unique)}]
        end) as $newPre
+    | (.web // {}) as $web
+    | ($web.redirectUris // []) as $redirects
+    | (if $callback == "" or (($redirects | index($callback)) != null
+                              and $web.implicitGrantSettings.enableIdTokenIssuance == true)
+       then {}
+       else {web: {redirectUris: ($redirects + [$callback] | unique),
+                   implicitGrantSettings: (($web.implicitGrantSettings // {})
+                                           + {enableIdTokenIssuance: true})}} end) as $webPatch
     | {
         first: (
           (if ($uris | index($uri)) == null then {identifierUris: ($uris + [$uri])} else {} end)
+          + $webPatch
           + (if $missing != [] then {appRoles: $roles} else {} end)
           + (if $api.requestedAccessTokenVersion != 2 or $oldScope == null
              then {api: $api1} else {} end)
@@ -287,7 +319,7 @@ for step in first second; do
     body=$(jq -c --arg step "$step" '.[$step]' <<<"$plan")
     if [[ $body == null ]]; then
         if [[ $step == first ]]; then
-            log "app registration: identifier URI, token version, app roles and scope already set"
+            log "app registration: identifier URI, token version, app roles, scope and sign-in already set"
         else
             log "app registration: Azure CLI already pre-authorized"
         fi
@@ -300,7 +332,7 @@ for step in first second; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# 5. Service principal (role assignments belong to it)
+# 6. Service principal (role assignments belong to it)
 
 SP_ID=""
 SP_CREATED=0
@@ -320,7 +352,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 6. Optional role assignment
+# 7. Optional role assignment
 
 # Prints "principalId<TAB>appRoleId" for every assignment of the API's roles (all pages).
 assignments() {

@@ -147,3 +147,38 @@ def test_importing_the_http_api_and_timers_loads_no_models_stores_or_pydantic():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "level", "security"),
+    [
+        ("off", "FUNCTION", [{"functionKey": []}, {"functionKeyQuery": []}]),
+        ("easyauth", "ANONYMOUS", [{"entraId": []}]),
+    ],
+)
+def test_routes_that_need_a_role_take_the_credential_of_the_auth_mode(mode, level, security):
+    """Keys by default; with App Service authentication the host is told nothing (it grants
+    no key level to a signed-in caller) and the document asks for an Entra ID token. Health,
+    the document and the dashboard are anonymous either way. Declared at import, so each mode
+    is a fresh interpreter."""
+    script = """
+import json, function_app
+from api.openapi import openapi_document
+levels = {}
+for function in function_app.app.get_functions():
+    trigger = function.get_trigger()
+    if trigger.get_binding_name() == "httpTrigger":
+        levels[trigger.route] = str(trigger.auth_level).split(".")[-1]
+print(json.dumps({"levels": levels, "security": openapi_document("x")["security"]}))
+"""
+    env = {"PATH": "/usr/bin:/bin", "HAYMAKER_AUTH_MODE": mode}
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    assert found["security"] == security
+    levels = found["levels"]
+    for public in ("health", "openapi.json", "ui/{*path}"):
+        assert levels.pop(public) == "ANONYMOUS"
+    assert set(levels.values()) == {level}

@@ -1,6 +1,7 @@
 """The Haymaker.Approver role on a live host with App Service authentication: approvers (and
 admins) decide, operators and readers do not; everyone with a role reads; the decision
-records who made it: the principal's name, or "function key" for a caller with no principal."""
+records who made it, by the principal's name. The host has a function key, which this mode
+does not use: a caller without a principal is asked to sign in, key or not."""
 
 from __future__ import annotations
 
@@ -85,22 +86,36 @@ async def test_only_approvers_and_admins_decide_and_their_names_are_recorded(api
     assert approval["decision"]["decided_by"] == "root@contoso.example"
 
 
-async def test_a_caller_with_only_the_function_key_is_recorded_as_such(api):
+async def test_a_function_key_alone_decides_nothing(api):
     deployment_id = await asking(api)
-    code, approval, _ = await call(
-        api, "POST", decision_url(deployment_id), json={"decision": "approve"}, headers=keyed()
-    )
-    assert code == 200, approval
-    assert approval["decision"]["decided_by"] == "function key"
-    code, _, _ = await call(api, "POST", decision_url(deployment_id), json={"decision": "x"})
-    assert code == 401  # no key: the host refuses before the app sees it
+    for headers in (keyed(), {}):
+        problem = await expect_problem(
+            api,
+            "POST",
+            decision_url(deployment_id),
+            401,
+            json={"decision": "approve"},
+            headers=headers,
+        )
+        assert "sign in" in problem["detail"]
+    [approval] = (
+        await call(
+            api,
+            "GET",
+            f"/api/deployments/{deployment_id}/approvals",
+            headers=keyed(signed_in("Haymaker.Reader")),
+        )
+    )[1]["items"]
+    assert approval["status"] == "pending"
 
 
 async def wait_for_keyed(api, deployment_id: str):
-    """The finished state (this host wants its key on every call)."""
+    """The finished state (this host wants a principal on every call)."""
     deadline = time.monotonic() + 60
     while True:
-        code, body, _ = await call(api, "GET", f"/api/deployments/{deployment_id}", headers=keyed())
+        code, body, _ = await call(
+            api, "GET", f"/api/deployments/{deployment_id}", headers=signed_in("Haymaker.Reader")
+        )
         assert code == 200, body
         if body["status"] in ("completed", "failed"):
             return body

@@ -33,6 +33,19 @@ def host(storage_connection):
     process.stop()
 
 
+@pytest.fixture
+async def api(host):
+    """Signed in as an admin unless a test sends a principal of its own (or NOT_SIGNED_IN)."""
+    import aiohttp
+
+    admin = signed_in("Haymaker.Admin", name="ops@contoso.example")
+    async with aiohttp.ClientSession(base_url=host.url, headers=admin) as session:
+        yield session
+
+
+NOT_SIGNED_IN = {"x-ms-client-principal": ""}  # empty reads as none; replaces the default
+
+
 def signed_in(*roles: str, name: str | None = None) -> dict[str, str]:
     """The header App Service authentication adds for a caller signed in with Entra ID."""
     claims = [{"typ": "name", "val": name or f"user-{uuid.uuid4().hex[:8]}@contoso.example"}]
@@ -94,10 +107,25 @@ async def test_no_role_may_not_even_read(api):
     await expect_problem(api, "GET", "/api/deployments", 403, headers=signed_in())
 
 
-async def test_a_caller_with_only_a_function_key_is_not_limited_by_roles(api):
-    """No principal: the caller came in with a function key, which the host checked."""
-    code, _, _ = await call(api, "POST", "/api/schedules", json=SCHEDULE)
-    assert code == 201
+async def test_a_caller_who_is_not_signed_in_is_asked_to_sign_in_whatever_key_it_sends(api):
+    """The host grants no key level to a signed-in caller, so with App Service
+    authentication the routes are anonymous to it and the principal is the credential."""
+    for headers in ({}, {"x-functions-key": "any"}):
+        problem = await expect_problem(
+            api,
+            "POST",
+            "/api/schedules",
+            401,
+            json=SCHEDULE,
+            headers={**NOT_SIGNED_IN, **headers},
+        )
+        assert "sign in with Microsoft Entra ID" in problem["detail"]
+    code, _, response = await call(api, "GET", "/api/deployments", headers=NOT_SIGNED_IN)
+    assert code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="haymaker"')
+    assert 'sign_in="/.auth/login/aad"' in response.headers["WWW-Authenticate"]
+    code, _, _ = await call(api, "GET", "/api/health", headers=NOT_SIGNED_IN)
+    assert code == 200  # anonymous operations stay anonymous
 
 
 async def test_an_unreadable_principal_is_a_bad_request(api):
@@ -234,3 +262,10 @@ async def test_a_malformed_setting_is_a_503_naming_it_and_health_reports_it(stor
     finally:
         process.stop()
     assert "unhandled error" not in process.log()  # the path to a 500 was never taken
+
+
+async def test_the_document_asks_for_an_entra_id_token_in_this_mode(api):
+    code, document, _ = await call(api, "GET", "/api/openapi.json", headers=NOT_SIGNED_IN)
+    assert code == 200
+    assert document["security"] == [{"entraId": []}]
+    assert document["components"]["securitySchemes"]["entraId"]["scheme"] == "bearer"

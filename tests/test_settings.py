@@ -115,3 +115,30 @@ def test_every_setting_is_documented_for_operators():
     names = [info.alias for info in Settings.model_fields.values() if info.alias]
     missing = [name for name in names if f"`{name}`" not in operations]
     assert not missing, f"settings missing from docs/operations.md: {missing}"
+
+
+def test_the_auth_mode_the_routes_are_declared_with_is_the_settings_own():
+    from api.auth import AUTH_MODE_SETTING, host_checks_keys
+    from haymaker.settings import Settings
+
+    assert Settings.model_fields["auth_mode"].alias == AUTH_MODE_SETTING
+    assert host_checks_keys({})  # off: the host checks function keys
+    assert host_checks_keys({AUTH_MODE_SETTING: "off"})
+    assert not host_checks_keys({AUTH_MODE_SETTING: " EasyAuth "})
+    # A malformed value keeps the keys; the first request reports it (503 naming it).
+    assert host_checks_keys({AUTH_MODE_SETTING: "easy-auth"})
+
+
+def test_easyauth_while_app_service_reports_its_authentication_off_fails_closed():
+    from haymaker.settings import Settings
+
+    off = {**BASE, "HAYMAKER_AUTH_MODE": "easyauth", "WEBSITE_AUTH_ENABLED": "False"}
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(off)
+    assert caught.value.setting == "HAYMAKER_AUTH_MODE"
+    assert "App Service authentication is off" in str(caught.value)
+    on = {**off, "WEBSITE_AUTH_ENABLED": "True"}
+    assert Settings.from_env(on).auth_mode == "easyauth"
+    unreported = {**BASE, "HAYMAKER_AUTH_MODE": "easyauth"}  # locally, say
+    assert Settings.from_env(unreported).auth_mode == "easyauth"
+    assert Settings.from_env({**off, "HAYMAKER_AUTH_MODE": "off"}).auth_mode == "off"

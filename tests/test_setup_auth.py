@@ -115,6 +115,41 @@ def test_identifier_uri_roles_and_v2_tokens(run) -> None:
     assert len({role["id"] for role in roles.values()}) == len(ROLES)
 
 
+CALLBACK = "https://func-abc.azurewebsites.net/.auth/login/aad/callback"
+
+
+def test_web_host_lets_browsers_sign_in_through_app_service_authentication(run) -> None:
+    first, _ = run("--dry-run", "--web-host", "Func-ABC.azurewebsites.net").patches()
+
+    assert first["web"] == {
+        "redirectUris": [CALLBACK],
+        "implicitGrantSettings": {"enableIdTokenIssuance": True},
+    }
+    without, _ = run("--dry-run").patches()
+    assert "web" not in without  # no host, no browser sign-in: token validation only
+
+
+def test_web_host_keeps_other_redirects_and_is_not_set_twice(run) -> None:
+    other = "https://localhost:3000/callback"
+    app = {**registration(), "web": {"redirectUris": [other], "implicitGrantSettings": {}}}
+    result = run("--dry-run", "--web-host", "func-abc.azurewebsites.net", az=logged_in(app))
+    assert result.code == 0, result.stderr
+    (first,) = result.patches()
+    assert sorted(first["web"]["redirectUris"]) == sorted([other, CALLBACK])
+    assert first["web"]["implicitGrantSettings"] == {"enableIdTokenIssuance": True}
+
+    done = {
+        **registration(),
+        "web": {
+            "redirectUris": [CALLBACK],
+            "implicitGrantSettings": {"enableIdTokenIssuance": True},
+        },
+    }
+    again = run("--dry-run", "--web-host", "func-abc.azurewebsites.net", az=logged_in(done))
+    assert again.code == 0, again.stderr
+    assert again.patches() == []
+
+
 def test_user_impersonation_scope_then_azure_cli_preauthorization(run) -> None:
     first, second = run("--dry-run").patches()
 
@@ -189,6 +224,11 @@ def test_app_name_is_used_verbatim(run) -> None:
         (["--app-name", "bad'name"], "bad --app-name"),
         (["--app-name", ""], "--app-name needs a value"),
         (["--frobnicate"], "unknown option: --frobnicate"),
+        (["--web-host", "https://func-abc.azurewebsites.net"], "bad --web-host"),
+        (["--web-host", "func-abc.azurewebsites.net/api"], "bad --web-host"),
+        (["--web-host", "func-abc.azurewebsites.net:443"], "bad --web-host"),
+        (["--web-host", "localhost"], "bad --web-host"),
+        (["--web-host"], "--web-host needs a value"),
         (["contoso/haymaker"], "unexpected argument 'contoso/haymaker'"),
     ],
 )

@@ -1,9 +1,10 @@
 """The dashboard in a real browser: headless Chromium (Debian's, through Playwright) against
 the real app on the local host. Deploy from the form, watch it, stop, start, clean up after
 the preview; approvals; schedules; the server's validation messages beside the fields; the
-function key asked once; controls hidden by role; text that looks like markup stays text;
-axe-core finds nothing serious on any page; every control is reachable by keyboard. Each
-page's screenshot is written (HAYMAKER_SCREENSHOTS, `make screenshots`: docs/screenshots)."""
+function key asked once; with App Service authentication, sign-in and controls by role;
+text that looks like markup stays text; axe-core finds nothing serious on any page; every
+control is reachable by keyboard. Each page's screenshot is written (HAYMAKER_SCREENSHOTS,
+`make screenshots`: docs/screenshots)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -276,7 +278,7 @@ def test_create_a_schedule_from_the_form_then_disable_enable_and_run_it(page, ht
     expect(page.locator("#status")).to_contain_text("completed")
 
 
-# -- auth: a function key asked once, controls by role ------------------------------------
+# -- auth: a function key asked once; signed in, controls by role ------------------------
 
 
 def principal(name: str, *roles: str) -> str:
@@ -285,8 +287,17 @@ def principal(name: str, *roles: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def guarded(storage_connection) -> Iterator[HostProcess]:
-    """The app as in Azure: function keys on, and App Service authentication's header trusted."""
+def keyed(storage_connection) -> Iterator[HostProcess]:
+    """The app with function keys, as deployed without App Service authentication."""
+    process = HostProcess(storage_connection, function_key=KEY).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def signed(storage_connection) -> Iterator[HostProcess]:
+    """The app behind App Service authentication: the principal header is the credential
+    (the host has a key, which this mode does not use)."""
     process = HostProcess(
         storage_connection, function_key=KEY, env={"HAYMAKER_AUTH_MODE": "easyauth"}
     ).start()
@@ -294,12 +305,11 @@ def guarded(storage_connection) -> Iterator[HostProcess]:
     process.stop()
 
 
-def test_the_key_is_asked_once_per_tab_and_a_reader_sees_no_controls(browser, guarded):
-    with httpx.Client(base_url=guarded.url, headers={"x-functions-key": KEY}, timeout=30) as http:
+def test_the_key_is_asked_once_per_tab_and_holds_every_role(browser, keyed):
+    with httpx.Client(base_url=keyed.url, headers={"x-functions-key": KEY}, timeout=30) as http:
         deployment_id = deploy(http, config={"item_count": 5, "item_delay_ms": 0})
         wait_for(http, deployment_id, lambda s: s["status"] == "completed", headers=None)
-    reader = {"x-ms-client-principal": principal("ann@example.com", "Haymaker.Reader")}
-    context, watched = open_page(browser, guarded.url, extra_http_headers=reader)
+    context, watched = open_page(browser, keyed.url)
     page = watched.page
     page.goto("/api/ui/deployments")
     dialog = page.locator("dialog[open]")
@@ -309,13 +319,55 @@ def test_the_key_is_asked_once_per_tab_and_a_reader_sees_no_controls(browser, gu
     expect(page.locator("dialog[open]")).to_contain_text("not accepted")
     page.locator("dialog[open] input").fill(KEY)
     page.get_by_role("button", name="Use key").click()
-    expect(page.locator("#who")).to_have_text("ann@example.com · Reader")
+    expect(page.locator("#who")).to_have_text("function key")
     expect(page.locator(f'tr[data-id="{deployment_id}"]')).to_be_visible()
-    expect(page.get_by_role("link", name="Deploy a workload")).to_have_count(0)
+    expect(page.get_by_role("link", name="Deploy a workload")).to_be_visible()
 
     page.reload()  # the tab keeps the key: nothing is asked again
     expect(page.locator(f'tr[data-id="{deployment_id}"]')).to_be_visible()
     expect(page.locator("dialog[open]")).to_have_count(0)
+    visit(page, "schedules")
+    expect(page.get_by_role("heading", name="New schedule")).to_be_visible()
+    assert KEY not in page.content()
+    context.close()
+    watched.assert_clean()
+
+    context, watched = open_page(browser, keyed.url)
+    watched.page.goto("/api/ui/workloads")  # a new tab asks again
+    expect(watched.page.locator("dialog[open]")).to_contain_text("Function key")
+    context.close()
+
+
+def test_a_browser_that_is_not_signed_in_is_sent_to_sign_in_and_back(browser, signed):
+    context, watched = open_page(browser, signed.url)
+    page = watched.page
+    page.goto("/api/ui/schedules?x=1")
+    link = page.locator("#sign-in")
+    expect(link).to_have_text("Sign in with Microsoft Entra ID")
+    expect(page.locator("dialog[open]")).to_have_count(0)  # no key is asked for
+    back = quote("/api/ui/schedules?x=1", safe="")
+    assert (
+        link.get_attribute("href") == f"{signed.url}/.auth/login/aad?post_login_redirect_uri={back}"
+    )
+    assert axe_violations(page) == []
+    context.close()
+    watched.assert_clean()
+
+
+def test_a_reader_sees_no_controls_and_may_sign_out(browser, signed):
+    operator = {"x-ms-client-principal": principal("op@example.com", "Haymaker.Operator")}
+    with httpx.Client(base_url=signed.url, headers=operator, timeout=30) as http:
+        deployment_id = deploy(http, config={"item_count": 5, "item_delay_ms": 0})
+        wait_for(http, deployment_id, lambda s: s["status"] == "completed", headers=operator)
+    reader = {"x-ms-client-principal": principal("ann@example.com", "Haymaker.Reader")}
+    context, watched = open_page(browser, signed.url, extra_http_headers=reader)
+    page = watched.page
+    page.goto("/api/ui/deployments")
+    expect(page.locator("#who")).to_have_text("ann@example.com · Reader · Sign out")
+    out = page.locator("#sign-out").get_attribute("href")
+    assert out == f"{signed.url}/.auth/logout?post_logout_redirect_uri=%2Fapi%2Fui%2F"
+    expect(page.locator(f'tr[data-id="{deployment_id}"]')).to_be_visible()
+    expect(page.get_by_role("link", name="Deploy a workload")).to_have_count(0)
     page.get_by_role("link", name=deployment_id).click()
     expect(page.locator("#status")).to_contain_text("completed")
     expect(page.locator("#stop, #start, #cleanup")).to_have_count(0)
@@ -323,24 +375,17 @@ def test_the_key_is_asked_once_per_tab_and_a_reader_sees_no_controls(browser, gu
     expect(page.get_by_role("heading", name="New schedule")).to_have_count(0)
     visit(page, "deploy")
     expect(page.locator("main")).to_contain_text("needs the Haymaker.Operator role")
-    assert KEY not in page.content()
+    expect(page.locator("dialog[open]")).to_have_count(0)
     context.close()
     watched.assert_clean()
 
-    context, watched = open_page(browser, guarded.url, extra_http_headers=reader)
-    watched.page.goto("/api/ui/workloads")  # a new tab asks again
-    expect(watched.page.locator("dialog[open]")).to_contain_text("Function key")
-    context.close()
 
-
-def test_an_operator_sees_the_controls_an_approver_does_not_need(browser, guarded):
+def test_an_operator_sees_the_controls_an_approver_does_not_need(browser, signed):
     operator = {"x-ms-client-principal": principal("op@example.com", "Haymaker.Operator")}
-    context, watched = open_page(browser, guarded.url, extra_http_headers=operator)
+    context, watched = open_page(browser, signed.url, extra_http_headers=operator)
     page = watched.page
     page.goto("/api/ui/deployments")
-    page.locator("dialog[open] input").fill(KEY)
-    page.get_by_role("button", name="Use key").click()
-    expect(page.locator("#who")).to_have_text("op@example.com · Reader, Operator")
+    expect(page.locator("#who")).to_have_text("op@example.com · Reader, Operator · Sign out")
     expect(page.get_by_role("link", name="Deploy a workload")).to_be_visible()
     visit(page, "schedules")
     expect(page.get_by_role("heading", name="New schedule")).to_have_count(0)

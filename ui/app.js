@@ -1,7 +1,7 @@
 // The dashboard's entry: who is calling, then the page the path names. Pages are ES modules
 // exporting render(main, route, ctx) that return a function stopping what they started.
 
-import { get } from "./lib/api.js";
+import { SignInRequired, get } from "./lib/api.js";
 import { fill, h } from "./lib/dom.js";
 
 const PAGES = {
@@ -58,6 +58,10 @@ async function show() {
     const page = await PAGES[route.page]();
     stop = (await page.render(main, route, ctx())) || (() => {});
   } catch (error) {
+    if (error instanceof SignInRequired) {
+      signIn(main, error); // the session ended meanwhile
+      return;
+    }
     fill(main, h("h1", {}, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message));
   } finally {
     main.removeAttribute("aria-busy");
@@ -85,9 +89,37 @@ function followLinks(event) {
   navigate(url.href).then(() => document.getElementById("main").focus());
 }
 
+/** The page for a browser that is not signed in: one link to App Service authentication's
+ * sign-in, which comes back to the page asked for. */
+function signIn(main, error) {
+  const back = window.location.pathname + window.location.search;
+  fill(
+    main,
+    h("h1", {}, "Sign in"),
+    h("p", {}, "This Haymaker app signs its users in with Microsoft Entra ID; your app roles decide what you may do."),
+    h("p", {}, h("a", { class: "button primary", id: "sign-in", href: error.signInUrl(back) }, "Sign in with Microsoft Entra ID")),
+  );
+}
+
+function showWho() {
+  const who = document.getElementById("who");
+  who.textContent = whoText();
+  if (me.credential === "principal") {
+    const out = new URL("/.auth/logout", window.location.origin);
+    out.searchParams.set("post_logout_redirect_uri", BASE);
+    who.append(" · ", h("a", { id: "sign-out", href: out.href }, "Sign out"));
+  }
+}
+
 async function start() {
-  me = await get("me");
-  document.getElementById("who").textContent = whoText();
+  try {
+    me = await get("me");
+  } catch (error) {
+    if (!(error instanceof SignInRequired)) throw error;
+    signIn(document.getElementById("main"), error);
+    return;
+  }
+  showWho();
   document.body.dataset.roles = me.roles.join(" ");
   document.addEventListener("click", followLinks);
   window.addEventListener("popstate", show);

@@ -1,14 +1,15 @@
-// App Service Authentication (Easy Auth, authsettingsV2) on the function app, as token
-// validation only. A caller that sends a bearer token for the app registration is validated by
-// the platform, which then injects X-MS-CLIENT-PRINCIPAL (the caller's claims, app roles
-// included) for the app to authorize. The app roles (Haymaker.Reader, Haymaker.Operator,
-// Haymaker.Approver, Haymaker.Admin) are defined on the app registration by
-// scripts/setup-auth.sh; api/auth.py decides what each may call. Nothing is required
-// globally: a request without a token passes through unchanged and the Functions host still
-// demands its function key.
+// App Service Authentication (Easy Auth, authsettingsV2) on the function app. A caller that
+// sends a bearer token for the app registration, or a browser signed in to the dashboard
+// through /.auth/login/aad, is validated by the platform, which then injects
+// X-MS-CLIENT-PRINCIPAL (the caller's claims, app roles included) for the app to authorize.
+// The app roles (Haymaker.Reader, Haymaker.Operator, Haymaker.Approver, Haymaker.Admin) are
+// defined on the app registration by scripts/setup-auth.sh; api/auth.py decides what each may
+// call. Nothing is required globally: with HAYMAKER_AUTH_MODE=easyauth the app's routes are
+// anonymous to the Functions host (which grants no key level to a signed-in caller) and the
+// app answers a request without a principal 401.
 //
-// No client secret: the app signs nobody in interactively, and without a secret the provider
-// only validates tokens (a secret is needed for the hybrid login flow, not for validation).
+// No client secret: the browser sign-in uses the implicit flow (ID tokens), which needs none;
+// the hybrid flow, which would, is not used.
 
 @description('Name of the existing function app.')
 @minLength(2)
@@ -61,7 +62,8 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       runtimeVersion: '~1'
     }
     globalValidation: {
-      // Anonymous requests reach the app (and the host's function-key check) unchanged.
+      // Anonymous requests reach the app: health, the OpenAPI document and the dashboard's
+      // files stay public, and the app answers everything else 401 without a principal.
       requireAuthentication: false
       unauthenticatedClientAction: 'AllowAnonymous'
     }
@@ -87,7 +89,9 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       }
     }
     login: {
-      // Nothing signs in through /.auth/login, so there are no tokens to store.
+      // The dashboard signs in through /.auth/login/aad with the implicit flow (no client
+      // secret; scripts/setup-auth.sh --web-host adds the redirect URI); the session is the
+      // platform's cookie, and the app reads the principal header, so no tokens are stored.
       tokenStore: {
         enabled: false
       }

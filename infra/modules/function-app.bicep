@@ -63,7 +63,7 @@ param keyVaultName string
 @description('App settings whose values are Key Vault references; secret name = setting name, lowercase, _ as -.')
 param keyVaultSecretSettings array = []
 
-@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID, token validation only (app-auth.bicep).')
+@description('Turn on App Service Authentication (Easy Auth) with Microsoft Entra ID: bearer tokens and the dashboard sign-in replace function keys (app-auth.bicep).')
 param enableAppServiceAuth bool = false
 
 @description('Application (client) id of the API app registration; required when enableAppServiceAuth is true.')

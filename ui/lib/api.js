@@ -1,6 +1,7 @@
 // The API, from the same origin. With function keys, the key is asked for once and kept for
-// this tab only (sessionStorage); signed in with App Service authentication, the browser's
-// session cookie goes with every request; locally with no key nothing is asked.
+// this tab only (sessionStorage); with App Service authentication, a 401 with a Bearer
+// challenge means "sign in" (SignInRequired), and once signed in the browser's session
+// cookie goes with every request; locally with no key nothing is asked.
 
 import { askForKey } from "./dialog.js";
 
@@ -13,6 +14,22 @@ export class ApiError extends Error {
     this.status = status;
     this.title = problem?.title || "";
     this.errors = problem?.errors || [];
+  }
+}
+
+/** A 401 with a Bearer challenge: App Service authentication wants a signed-in browser. */
+export class SignInRequired extends ApiError {
+  constructor(problem, challenge) {
+    super(401, problem);
+    const path = /sign_in="([^"]+)"/.exec(challenge)?.[1] || "/.auth/login/aad";
+    this.signInPath = path.startsWith("/") ? path : "/.auth/login/aad"; // this origin only
+  }
+
+  /** The sign-in URL that comes back to `location` (a path of this dashboard). */
+  signInUrl(location) {
+    const url = new URL(this.signInPath, window.location.origin);
+    url.searchParams.set("post_login_redirect_uri", location);
+    return url.href;
   }
 }
 
@@ -51,12 +68,16 @@ export async function request(method, path, body) {
       credentials: "same-origin",
       cache: "no-store",
     });
+    const challenge = response.headers.get("WWW-Authenticate") || "";
+    const text = await response.text();
+    const data = text ? parseJson(text) : null;
+    if (response.status === 401 && /^bearer\b/i.test(challenge)) {
+      throw new SignInRequired(data, challenge);
+    }
     if (response.status === 401) {
       await keyAfter401(Boolean(key));
       continue;
     }
-    const text = await response.text();
-    const data = text ? parseJson(text) : null;
     if (!response.ok) throw new ApiError(response.status, data);
     return data;
   }
