@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from haymaker.errors import UnauthorizedError
 from haymaker_cli.retry import RETRYABLE
 
+SIGN_IN_REQUIRED = UnauthorizedError.title  # the API's 401 with App Service authentication
 # By the API's problem title (haymaker.errors): where to look for what was not found.
 NOT_FOUND_HINTS = {
     "Workload not found": "see the installed workloads with `haymaker workload list`",
@@ -48,6 +50,11 @@ class ApiError(Exception):
             return f"the API asks to retry after {self.retry_after:.0f} s"
         if self.status == 404:
             return NOT_FOUND_HINTS.get(self.title or "")
+        if self.status == 401 and self.title == SIGN_IN_REQUIRED:
+            return (
+                "this app signs callers in with Entra ID: give the profile --entra-scope "
+                "api://<app client id>/.default (docs/deploy.md)"
+            )
         return {
             401: "check the function key (HAYMAKER_KEY or the profile's key)",
             403: "the caller lacks the role for this operation",

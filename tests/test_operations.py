@@ -269,3 +269,13 @@ async def test_the_document_asks_for_an_entra_id_token_in_this_mode(api):
     assert code == 200
     assert document["security"] == [{"entraId": []}]
     assert document["components"]["securitySchemes"]["entraId"]["scheme"] == "bearer"
+
+
+def test_the_cli_without_a_token_is_told_how_to_sign_in(run, monkeypatch):
+    monkeypatch.setenv("HAYMAKER_KEY", "a-key-this-mode-does-not-use")
+    result = run("list")
+    assert result.exit_code == 1, result.output
+    assert "Sign-in required" in result.output
+    assert "hint: this app signs callers in with Entra ID: give the profile --entra-scope" in (
+        " ".join(result.output.split())
+    )
