@@ -27,6 +27,7 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from devhost.replay import ReplayState
+from haymaker.store.transport import direct_transport
 
 INSTANCE_ROW = "instance"
 MAX_OPERATIONS = 100
@@ -214,7 +215,10 @@ class CommitPlan:
 
 class DurableStore:
     def __init__(self, connection_string: str, task_hub: str) -> None:
-        self.service = TableServiceClient.from_connection_string(connection_string)
+        endpoint = TableServiceClient.from_connection_string(connection_string).url
+        self.service = TableServiceClient.from_connection_string(
+            connection_string, **direct_transport(endpoint)
+        )
         self.table_name = f"{task_hub}Instances"
         self.table: TableClient = self.service.get_table_client(self.table_name)
         self.round_trips = 0  # writes on the hot path (bench/engine.py reports them per step)

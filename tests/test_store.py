@@ -387,3 +387,26 @@ async def test_step_marks_share_the_log_partition_without_showing_as_lines(store
     assert [m.step for m in await stores.logs.steps("dep-steps")] == [0, 1, 2, 3]
     assert [m.step for m in await stores.logs.steps("dep-steps", after=1, limit=1)] == [2]
     assert await stores.logs.delete_all("dep-steps") == 7
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, {"use_env_settings": False}),
+        (
+            {"HTTPS_PROXY": "http://proxy.contoso:3128"},
+            {"use_env_settings": False, "proxies": {"https": "http://proxy.contoso:3128"}},
+        ),
+        ({"HTTPS_PROXY": "http://proxy.contoso:3128", "NO_PROXY": ".core.windows.net"}, None),
+        ({"HTTP_PROXY": "http://proxy.contoso:3128"}, None),  # for http endpoints only
+    ],
+)
+def test_a_table_clients_proxy_is_found_once_from_the_environment(monkeypatch, environ, expected):
+    from haymaker.store.transport import direct_transport
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    options = direct_transport("https://sthaymaker.table.core.windows.net")
+    assert options == (expected or {"use_env_settings": False})

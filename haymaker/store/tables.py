@@ -18,13 +18,18 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from haymaker.errors import BadRequestError, ValidationFailedError
 from haymaker.settings import StorageSettings
+from haymaker.store.transport import direct_transport
 
 T = TypeVar("T")
 
 
 def _service_client(settings: StorageSettings) -> TableServiceClient:
     if settings.connection_string:
-        return TableServiceClient.from_connection_string(settings.connection_string)
+        # The endpoint the connection string names, as the SDK reads it (no I/O).
+        endpoint = TableServiceClient.from_connection_string(settings.connection_string).url
+        return TableServiceClient.from_connection_string(
+            settings.connection_string, **direct_transport(endpoint)
+        )
     # Imported here: azure-identity is heavy and only needed in Azure.
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
@@ -34,7 +39,11 @@ def _service_client(settings: StorageSettings) -> TableServiceClient:
     else:
         credential = DefaultAzureCredential(managed_identity_client_id=settings.client_id)
     assert settings.table_service_uri is not None
-    return TableServiceClient(endpoint=settings.table_service_uri, credential=credential)
+    return TableServiceClient(
+        endpoint=settings.table_service_uri,
+        credential=credential,
+        **direct_transport(settings.table_service_uri),
+    )
 
 
 class Tables:
