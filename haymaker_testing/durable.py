@@ -76,7 +76,14 @@ class DurableHarness:
 
     async def __aexit__(self, *exc_info: object) -> None:
         try:
-            await self.stores.tables.delete_all()
+            # Event dispatch after the last writes runs in the background: let it finish
+            # first, or it would create a table again as it reads the outbox.
+            tables = self.stores.tables
+            listener, tables.outbox_listener = tables.outbox_listener, None
+            idle = getattr(listener, "idle", None)
+            if idle is not None:
+                await idle()
+            await tables.delete_all()
         finally:
             await close_stores(self.settings)
             self._exit.close()
