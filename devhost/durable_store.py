@@ -24,10 +24,10 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.data.tables.aio import TableClient
 
 from devhost.replay import ReplayState
-from haymaker.store.transport import direct_transport
+from haymaker.store.transport import service_from_connection_string
 
 INSTANCE_ROW = "instance"
 MAX_OPERATIONS = 100
@@ -215,10 +215,7 @@ class CommitPlan:
 
 class DurableStore:
     def __init__(self, connection_string: str, task_hub: str) -> None:
-        endpoint = TableServiceClient.from_connection_string(connection_string).url
-        self.service = TableServiceClient.from_connection_string(
-            connection_string, **direct_transport(endpoint)
-        )
+        self.service = service_from_connection_string(connection_string)
         self.table_name = f"{task_hub}Instances"
         self.table: TableClient = self.service.get_table_client(self.table_name)
         self.round_trips = 0  # writes on the hot path (bench/engine.py reports them per step)

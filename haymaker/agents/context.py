@@ -66,10 +66,6 @@ class KeptEntries:
         while len(self._kept) > self.max_transcripts or self._chars > self.max_chars:
             self._drop(next(iter(self._kept)))
 
-    def clear(self) -> None:
-        self._kept.clear()
-        self._chars = 0
-
     def _drop(self, key: tuple[str, str]) -> None:
         kept = self._kept.pop(key, None)
         if kept is not None:

@@ -18,18 +18,14 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from haymaker.errors import BadRequestError, ValidationFailedError
 from haymaker.settings import StorageSettings
-from haymaker.store.transport import direct_transport
+from haymaker.store.transport import direct_transport, service_from_connection_string
 
 T = TypeVar("T")
 
 
 def _service_client(settings: StorageSettings) -> TableServiceClient:
     if settings.connection_string:
-        # The endpoint the connection string names, as the SDK reads it (no I/O).
-        endpoint = TableServiceClient.from_connection_string(settings.connection_string).url
-        return TableServiceClient.from_connection_string(
-            settings.connection_string, **direct_transport(endpoint)
-        )
+        return service_from_connection_string(settings.connection_string)
     # Imported here: azure-identity is heavy and only needed in Azure.
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 

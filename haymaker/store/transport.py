@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from azure.data.tables.aio import TableServiceClient
 
 
 def direct_transport(endpoint: str) -> dict[str, Any]:
@@ -20,3 +23,14 @@ def direct_transport(endpoint: str) -> dict[str, Any]:
         if proxy:
             options["proxies"] = {parts.scheme: proxy}
     return options
+
+
+def service_from_connection_string(connection_string: str) -> TableServiceClient:
+    """A Table service client for a connection string, with `direct_transport`."""
+    from azure.data.tables.aio import TableServiceClient
+
+    # The endpoint the connection string names, as the SDK reads it (no I/O).
+    endpoint = TableServiceClient.from_connection_string(connection_string).url
+    return TableServiceClient.from_connection_string(
+        connection_string, **direct_transport(endpoint)
+    )
