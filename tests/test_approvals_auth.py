@@ -49,17 +49,22 @@ def decision_url(deployment_id: str) -> str:
     return f"/api/deployments/{deployment_id}/approvals/report"
 
 
+async def refused_approval(api, deployment_id: str, status: int, headers: dict[str, str]):
+    """The problem an approval by these credentials is refused with."""
+    return await expect_problem(
+        api,
+        "POST",
+        decision_url(deployment_id),
+        status,
+        json={"decision": "approve"},
+        headers=headers,
+    )
+
+
 async def test_only_approvers_and_admins_decide_and_their_names_are_recorded(api):
     deployment_id = await asking(api)
     for role in ("Haymaker.Operator", "Haymaker.Reader"):
-        problem = await expect_problem(
-            api,
-            "POST",
-            decision_url(deployment_id),
-            403,
-            json={"decision": "approve"},
-            headers=keyed(signed_in(role)),
-        )
+        problem = await refused_approval(api, deployment_id, 403, keyed(signed_in(role)))
         assert "needs the Haymaker.Approver role (or Haymaker.Admin)" in problem["detail"]
     for role in ("Haymaker.Reader", "Haymaker.Approver", "Haymaker.Operator"):
         code, page, _ = await call(api, "GET", "/api/approvals", headers=keyed(signed_in(role)))
@@ -89,14 +94,7 @@ async def test_only_approvers_and_admins_decide_and_their_names_are_recorded(api
 async def test_a_function_key_alone_decides_nothing(api):
     deployment_id = await asking(api)
     for headers in (keyed(), {}):
-        problem = await expect_problem(
-            api,
-            "POST",
-            decision_url(deployment_id),
-            401,
-            json={"decision": "approve"},
-            headers=headers,
-        )
+        problem = await refused_approval(api, deployment_id, 401, headers)
         assert "sign in" in problem["detail"]
     [approval] = (
         await call(

@@ -7,6 +7,7 @@ import { askForKey } from "./dialog.js";
 
 const KEY = "haymaker.functionKey";
 const ROOT = new URL("../", document.baseURI); // /api/
+const SIGN_IN = "/.auth/login/aad"; // App Service authentication's Entra ID sign-in
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -21,8 +22,8 @@ export class ApiError extends Error {
 export class SignInRequired extends ApiError {
   constructor(problem, challenge) {
     super(401, problem);
-    const path = /sign_in="([^"]+)"/.exec(challenge)?.[1] || "/.auth/login/aad";
-    this.signInPath = path.startsWith("/") ? path : "/.auth/login/aad"; // this origin only
+    const path = /sign_in="([^"]+)"/.exec(challenge)?.[1] || "";
+    this.signInPath = path.startsWith("/") ? path : SIGN_IN; // this origin only
   }
 
   /** The sign-in URL that comes back to `location` (a path of this dashboard). */
